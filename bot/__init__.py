@@ -1,0 +1,1 @@
+"""The runtime: settings, neutral message types, channel adapters, dispatcher, CLI, wiring."""

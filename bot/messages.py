@@ -1,0 +1,130 @@
+"""Platform-neutral message types shared by channel adapters and handlers.
+
+Only the standard library is imported here: adapters translate their platform's events into
+these types and the handlers' replies back into platform calls, so handlers never see a
+platform library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    """Whether a chat is a one-to-one conversation with the bot or a group (a hub chat)."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class AttachmentKind(StrEnum):
+    """The kinds of media a contributor can send as evidence."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A chat on one platform: where a message came from or where a reply goes."""
+
+    platform: str
+    chat_id: str
+    kind: ChatKind = ChatKind.PRIVATE
+    title: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable text key for the chat, unique across platforms."""
+        return f"{self.platform}:{self.chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The person who sent a message, as the platform knows them."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to an incoming message.
+
+    `ref` is whatever the adapter needs to fetch the bytes later (a platform file id, an mxc
+    URI, a local path); handlers pass the attachment back to the channel to download it.
+    """
+
+    kind: AttachmentKind
+    ref: str
+    mime: str = "application/octet-stream"
+    size: int | None = None
+    filename: str | None = None
+    duration_s: float | None = None
+    caption: str | None = None
+    # What the platform called it, for a clear refusal ("sticker", "poll", ...).
+    platform_kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message, command or button press arriving from a chat."""
+
+    chat: ChatRef
+    sender: Sender
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    button: str | None = None
+    message_id: str = ""
+    media_group: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def command(self) -> str | None:
+        """The command name without slash or bot suffix (`/join@DiaryBot x` gives `join`)."""
+        if self.button is not None or not self.text.startswith("/"):
+            return None
+        word = self.text.split(maxsplit=1)[0][1:]
+        return word.split("@", 1)[0].lower() or None
+
+    @property
+    def argument(self) -> str:
+        """Whatever follows the command word, stripped."""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One choice offered under a reply; `data` comes back as `Incoming.button` when picked."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Something the bot says: text with optional choices, or a photo/document with a caption.
+
+    `chat` is None for "the chat the message came from"; a handler sets it to post elsewhere,
+    such as a cluster's hub chat.
+    """
+
+    text: str = ""
+    buttons: tuple[Button, ...] = ()
+    chat: ChatRef | None = None
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
+
+    def to(self, chat: ChatRef) -> Reply:
+        """The same reply addressed to `chat`."""
+        return Reply(self.text, self.buttons, chat, self.photo, self.document, self.filename)

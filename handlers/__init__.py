@@ -1,0 +1,1 @@
+"""Conversations and commands, written once against the platform-neutral message types."""

@@ -1,0 +1,89 @@
+"""What a handler gets besides the message: storage, settings, the person, their state, strings.
+
+Handlers change `state` through `goto`/`finish` and return replies; the dispatcher commits the
+session right after the handler returns, so every answer is saved the moment it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.messages import Attachment, Button, Incoming, Reply
+from bot.settings import Settings
+from prompts import Translator
+from storage.media import MediaStore
+from storage.models import ConversationState, Identity, Person
+from storage.people import Membership, memberships
+from storage.types import utcnow
+
+
+@dataclass
+class Context:
+    """Everything one handler call may use."""
+
+    msg: Incoming
+    session: AsyncSession
+    settings: Settings
+    media: MediaStore
+    download: Callable[[Attachment], Awaitable[bytes]]
+    identity: Identity
+    person: Person
+    state: ConversationState
+    t: Translator
+    now: datetime = field(default_factory=utcnow)
+    _memberships: list[Membership] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The draft data of the current flow (read-only view; use `update` to change it)."""
+        return self.state.data
+
+    def goto(self, flow: str, step: str, **data: Any) -> None:
+        """Move to a flow step, merging `data` into the draft; older buttons become stale."""
+        if (flow, step) != (self.state.flow, self.state.step):
+            self.state.rev += 1
+        if flow != self.state.flow:
+            self.state.data = {}
+        self.state.flow, self.state.step = flow, step
+        self.update(**data)
+
+    def update(self, **data: Any) -> None:
+        """Merge values into the draft (assigning a new dict so the change is saved)."""
+        self.state.data = {**self.state.data, **data}
+        self.state.updated_at = self.now
+
+    def finish(self) -> None:
+        """Leave the current flow, dropping its draft data."""
+        if self.state.flow:
+            self.state.rev += 1
+        self.state.flow, self.state.step, self.state.data = "", "", {}
+        self.state.updated_at = self.now
+
+    def reload_strings(self) -> None:
+        """Switch the translator to the person's (possibly just changed) language."""
+        self.t = Translator(self.person.language or self.settings.default_language)
+
+    async def memberships(self) -> list[Membership]:
+        """The person's roles, loaded once per message."""
+        if self._memberships is None:
+            assert self.person.id is not None
+            self._memberships = await memberships(self.session, person_id=self.person.id)
+        return self._memberships
+
+    def forget_memberships(self) -> None:
+        """Drop the cached roles after granting or revoking one."""
+        self._memberships = None
+
+    def choice(self, label_key: str, value: str, **values: object) -> Button:
+        """A button whose label is the translated string `label_key`."""
+        return Button(self.t(label_key, **values), value)
+
+
+def say(text: str, *buttons: Button) -> Reply:
+    """A text reply in the chat the message came from."""
+    return Reply(text=text, buttons=tuple(buttons))

@@ -1,0 +1,179 @@
+"""Getting in: /start, /join with an invite code, informed consent, language, /help.
+
+A join code is checked at once but redeemed only after the person agrees to the consent text,
+so someone who declines leaves nothing behind but their refusal.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.messages import Button, Reply
+from bot.settings import LANGUAGES
+from handlers.context import Context, say
+from storage.clusters import ClusterError, join_with_code, normalise_code
+from storage.models import Invite, InvitePurpose
+from storage.people import audit, current_consent, record_consent
+from storage.types import utcnow
+
+CONSENT_VERSION = "2026-11"
+FLOW_CONSENT = "consent"
+FLOW_LANGUAGE = "language"
+
+
+def menu(ctx: Context) -> list[Button]:
+    """The buttons a member sees when nothing else is going on."""
+    return [
+        ctx.choice("buttons.add", "/add"),
+        ctx.choice("buttons.mine", "/mine"),
+        ctx.choice("buttons.focus", "/focus"),
+    ]
+
+
+async def start(ctx: Context) -> list[Reply]:
+    """/start: a join code in a deep link joins; otherwise a short introduction."""
+    if ctx.msg.argument:
+        return await join(ctx)
+    if await ctx.memberships():
+        name = ctx.person.display_name or ctx.msg.sender.display_name
+        return [say(ctx.t("start.member", name=name), *menu(ctx))]
+    return [say(ctx.t("start.intro"))]
+
+
+async def help_(ctx: Context) -> list[Reply]:
+    """/help: the commands this person can use."""
+    lines = [ctx.t("help.header"), ctx.t("help.everyone")]
+    members = await ctx.memberships()
+    if members:
+        lines.append(ctx.t("help.members"))
+    if any(m.role == "school_lead" for m in members):
+        lines.append(ctx.t("help.leads"))
+    if any(m.is_coordinator for m in members):
+        lines.append(ctx.t("help.coordinators"))
+    return [say("\n\n".join(lines))]
+
+
+async def fallback(ctx: Context) -> list[Reply]:
+    """A private message outside any conversation: point to what can be done."""
+    if ctx.msg.attachments:
+        return [say(ctx.t("fallback.media"), ctx.choice("buttons.add", "/add"))]
+    if await ctx.memberships():
+        return [say(ctx.t("fallback.member"), *menu(ctx))]
+    return [say(ctx.t("start.intro"))]
+
+
+async def _usable_invite(ctx: Context, code: str) -> Invite | str:
+    """The join invite for `code`, or the key of the string explaining why it cannot be used."""
+    invite = (
+        await ctx.session.exec(
+            select(Invite).where(
+                Invite.code == normalise_code(code), Invite.purpose == InvitePurpose.JOIN
+            )
+        )
+    ).first()
+    if invite is None:
+        return "join.unknown"
+    if invite.expires_at is not None and invite.expires_at <= utcnow():
+        return "join.expired"
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        return "join.used_up"
+    return invite
+
+
+async def join(ctx: Context) -> list[Reply]:
+    """/join CODE: check the code, then ask for consent (or join at once if already given)."""
+    code = normalise_code(ctx.msg.argument)
+    if not code:
+        return [say(ctx.t("join.usage"))]
+    invite = await _usable_invite(ctx, code)
+    if isinstance(invite, str):
+        return [say(ctx.t(invite))]
+    assert ctx.person.id is not None
+    consent = await current_consent(ctx.session, person_id=ctx.person.id)
+    if consent is not None and consent.granted and consent.version == CONSENT_VERSION:
+        return await _redeem(ctx, code)
+    ctx.goto(FLOW_CONSENT, "ask", code=code)
+    return await ask_consent(ctx)
+
+
+async def _redeem(ctx: Context, code: str) -> list[Reply]:
+    assert ctx.person.id is not None
+    try:
+        joined = await join_with_code(ctx.session, person_id=ctx.person.id, code=code)
+    except ClusterError as exc:
+        ctx.finish()
+        return [say(ctx.t(f"join.{exc.code}"))]
+    ctx.forget_memberships()
+    where = joined.school.name if joined.school else joined.cluster.name
+    role = ctx.t(f"roles.{joined.invite.role}")
+    return [say(ctx.t("join.done", role=role, where=where))]
+
+
+async def consent_command(ctx: Context) -> list[Reply]:
+    """/consent: read the consent text again and answer it."""
+    ctx.goto(FLOW_CONSENT, "ask")
+    return await ask_consent(ctx)
+
+
+async def ask_consent(ctx: Context) -> list[Reply]:
+    """The consent text with its two answers."""
+    return [
+        say(
+            ctx.t("consent.text", version=CONSENT_VERSION),
+            ctx.choice("consent.agree", "yes"),
+            ctx.choice("consent.decline", "no"),
+        )
+    ]
+
+
+async def handle_consent(ctx: Context) -> list[Reply]:
+    """The answer to the consent text."""
+    answer = ctx.msg.button
+    if answer not in ("yes", "no"):
+        return [say(ctx.t("consent.please_choose")), *await ask_consent(ctx)]
+    assert ctx.person.id is not None
+    granted = answer == "yes"
+    await record_consent(
+        ctx.session, person_id=ctx.person.id, version=CONSENT_VERSION, granted=granted
+    )
+    code = ctx.data.get("code")
+    if not granted:
+        ctx.finish()
+        return [say(ctx.t("consent.declined"))]
+    if not ctx.person.display_name:
+        ctx.person.display_name = ctx.msg.sender.display_name[:200]
+        ctx.identity.display_name = ctx.msg.sender.display_name[:200]
+    replies = [say(ctx.t("consent.thanks"))]
+    if code:
+        replies += await _redeem(ctx, code)
+    ctx.goto(FLOW_LANGUAGE, "ask")
+    return replies + await ask_language(ctx)
+
+
+async def language_command(ctx: Context) -> list[Reply]:
+    """/language: pick the language the bot speaks."""
+    ctx.goto(FLOW_LANGUAGE, "ask")
+    return await ask_language(ctx)
+
+
+async def ask_language(ctx: Context) -> list[Reply]:
+    """The seven languages, the cluster's (or current) one first."""
+    members = await ctx.memberships()
+    preferred = ctx.person.language or (members[0].cluster.language if members else None)
+    order = sorted(LANGUAGES, key=lambda code: code != preferred)
+    buttons = [Button(ctx.t(f"languages.{code}"), code) for code in order]
+    return [say(ctx.t("language.ask"), *buttons)]
+
+
+async def handle_language(ctx: Context) -> list[Reply]:
+    """The chosen language; every later message uses it."""
+    choice = ctx.msg.button
+    if choice not in LANGUAGES:
+        return [say(ctx.t("language.please_choose")), *await ask_language(ctx)]
+    ctx.person.language = choice
+    ctx.reload_strings()
+    ctx.finish()
+    await audit(ctx.session, person_id=ctx.person.id, action="language", detail={"to": choice})
+    if await ctx.memberships():
+        return [say(ctx.t("language.done_member"), *menu(ctx))]
+    return [say(ctx.t("language.done"))]

@@ -1,0 +1,136 @@
+"""The machinery behind the routing table: command specs, flows, stale buttons, typed labels.
+
+`handlers.router` holds the table itself (which command and flow goes where); this module holds
+how a message travels through it, so the table stays readable at a glance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+from bot.messages import Button, ChatKind, Incoming, Reply
+from handlers.context import Context, say
+from storage.people import has_consent
+
+Handler = Callable[[Context], Awaitable[list[Reply]]]
+
+OFFERED = "_offered"
+
+
+class Needs(IntEnum):
+    """What a person must have done before a command is allowed, in increasing order."""
+
+    NOTHING = 0
+    MEMBERSHIP = 1
+    CONSENT = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: its handler, what it needs, and whether it works in group chats."""
+
+    handler: Handler
+    needs: Needs = Needs.CONSENT
+    in_groups: bool = False
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A multi-step conversation: `handle` takes the next message, `ask` repeats the question."""
+
+    handle: Handler
+    ask: Handler
+
+
+@dataclass(frozen=True)
+class Table:
+    """The routing table: commands by name, flows by name, what to do with other messages."""
+
+    commands: Mapping[str, Command]
+    flows: Mapping[str, Flow]
+    fallback: Handler
+    consent_version: str
+
+
+def stamp(replies: list[Reply], rev: int) -> list[Reply]:
+    """Prefix flow buttons with the state revision; command buttons (`/...`) stay as they are."""
+    stamped = []
+    for reply in replies:
+        if reply.buttons:
+            buttons = tuple(
+                b if b.data.startswith("/") else Button(b.label, f"{rev}:{b.data}")
+                for b in reply.buttons
+            )
+            reply = replace(reply, buttons=buttons)
+        stamped.append(reply)
+    return stamped
+
+
+def _offered_map(replies: list[Reply]) -> dict[str, str]:
+    return {b.label.casefold(): b.data for r in replies if r.chat is None for b in r.buttons}
+
+
+def _as_button_press(msg: Incoming, offered: dict[str, str]) -> Incoming:
+    """Treat typed text equal to an offered button label as a press of that button."""
+    if msg.button is None and msg.text and not msg.attachments:
+        data = offered.get(msg.text.strip().casefold())
+        if data is not None:
+            return replace(msg, button=data, text="")
+    return msg
+
+
+async def _allowed(table: Table, spec: Command, ctx: Context) -> list[Reply] | None:
+    """None when the command may run, otherwise the replies explaining why not."""
+    if not spec.in_groups and ctx.msg.chat.kind == ChatKind.GROUP:
+        return [say(ctx.t("errors.private_only"))]
+    if spec.needs >= Needs.MEMBERSHIP and not await ctx.memberships():
+        return [say(ctx.t("errors.join_first"))]
+    assert ctx.person.id is not None
+    if spec.needs >= Needs.CONSENT and not await has_consent(
+        ctx.session, person_id=ctx.person.id, version=table.consent_version
+    ):
+        return [say(ctx.t("errors.consent_first"), Button(ctx.t("buttons.consent"), "/consent"))]
+    return None
+
+
+async def route(table: Table, ctx: Context) -> list[Reply]:
+    """Find the handler for the message in `ctx`, run it, and stamp the buttons it offers."""
+    ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
+    msg = ctx.msg
+    if msg.button is not None and msg.button.startswith("/"):
+        ctx.msg = msg = replace(msg, text=msg.button, button=None)
+
+    replies: list[Reply]
+    if msg.button is not None:
+        rev, _, value = msg.button.partition(":")
+        flow = table.flows.get(ctx.state.flow)
+        if rev != str(ctx.state.rev) or flow is None:
+            replies = [say(ctx.t("errors.stale_button"))]
+            if flow is not None:
+                replies += await flow.ask(ctx)
+        else:
+            ctx.msg = replace(msg, button=value)
+            replies = await flow.handle(ctx)
+    elif msg.command is not None:
+        spec = table.commands.get(msg.command)
+        if spec is None:
+            in_group = msg.chat.kind == ChatKind.GROUP
+            replies = (
+                [] if in_group else [say(ctx.t("errors.unknown_command", command=msg.command))]
+            )
+        else:
+            replies = await _allowed(table, spec, ctx) or await spec.handler(ctx)
+    elif msg.chat.kind == ChatKind.GROUP:
+        replies = []  # in hub chats the bot answers its commands only
+    elif ctx.state.flow in table.flows:
+        replies = await table.flows[ctx.state.flow].handle(ctx)
+    else:
+        replies = await table.fallback(ctx)
+
+    replies = stamp(replies, ctx.state.rev)
+    offered = _offered_map(replies)
+    if offered or OFFERED in ctx.state.data:
+        ctx.update(**{OFFERED: offered})
+    return replies

@@ -1,0 +1,225 @@
+"""Queries about clusters, schools, invite codes and hub chats."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Cluster,
+    HubChat,
+    Invite,
+    InvitePurpose,
+    RoleName,
+    School,
+    SchoolKind,
+)
+from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES, audit, grant_role
+from storage.types import utcnow
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class ClusterError(ValueError):
+    """A cluster, school or invite request that cannot be carried out; `code` names why."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.code = code
+
+
+def normalise_code(text: str) -> str:
+    """An invite code as stored: upper case, without spaces or dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def new_code() -> str:
+    """A fresh random invite code of ten characters."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+async def create_cluster(
+    session: AsyncSession, *, name: str, country: str = "", language: str, timezone: str
+) -> Cluster:
+    """Create a cluster; its name must be unique."""
+    name = name.strip()
+    if not name:
+        raise ClusterError("empty_name", "a cluster needs a name")
+    if (await session.exec(select(Cluster).where(Cluster.name == name))).first():
+        raise ClusterError("duplicate", f"a cluster named {name!r} exists already")
+    cluster = Cluster(name=name, country=country, language=language, timezone=timezone)
+    session.add(cluster)
+    await session.flush()
+    return cluster
+
+
+async def find_cluster(session: AsyncSession, *, name_or_id: str) -> Cluster:
+    """A cluster by id or exact name."""
+    query = select(Cluster).where(
+        (Cluster.id == int(name_or_id)) if name_or_id.isdigit() else (Cluster.name == name_or_id)
+    )
+    cluster = (await session.exec(query)).first()
+    if cluster is None:
+        raise ClusterError("no_cluster", f"no cluster {name_or_id!r}")
+    return cluster
+
+
+async def add_school(
+    session: AsyncSession, *, cluster_id: int, name: str, kind: str = SchoolKind.MENTEE
+) -> School:
+    """Add a school to a cluster; a cluster has at most one mentor school."""
+    if kind not in set(SchoolKind):
+        raise ClusterError("bad_kind", f"school kind must be one of {', '.join(SchoolKind)}")
+    existing = (await session.exec(select(School).where(School.cluster_id == cluster_id))).all()
+    if any(school.name == name for school in existing):
+        raise ClusterError("duplicate", f"the cluster has a school named {name!r} already")
+    if kind == SchoolKind.MENTOR and any(s.kind == SchoolKind.MENTOR for s in existing):
+        raise ClusterError("two_mentors", "the cluster has a mentor school already")
+    school = School(cluster_id=cluster_id, name=name.strip(), kind=kind)
+    session.add(school)
+    await session.flush()
+    return school
+
+
+async def schools_of(session: AsyncSession, *, cluster_id: int) -> list[School]:
+    """The cluster's schools, mentor first, then by name."""
+    rows = await session.exec(select(School).where(School.cluster_id == cluster_id))
+    return sorted(rows.all(), key=lambda s: (s.kind != SchoolKind.MENTOR, s.name))
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    cluster_id: int,
+    role: str = RoleName.CONTRIBUTOR,
+    school_id: int | None = None,
+    purpose: str = InvitePurpose.JOIN,
+    max_uses: int | None = 1,
+    valid_for: timedelta | None = timedelta(days=30),
+    created_by: int | None = None,
+) -> Invite:
+    """Issue an invite code; school roles need a school, cluster roles must not have one."""
+    if purpose == InvitePurpose.JOIN:
+        if role not in set(RoleName):
+            raise ClusterError("bad_role", f"role must be one of {', '.join(RoleName)}")
+        if role in SCHOOL_ROLES and school_id is None:
+            raise ClusterError("needs_school", f"a {role} invite needs a school")
+    if school_id is not None:
+        school = await session.get(School, school_id)
+        if school is None or school.cluster_id != cluster_id:
+            raise ClusterError("no_school", "that school is not in the cluster")
+    invite = Invite(
+        code=new_code(),
+        purpose=purpose,
+        cluster_id=cluster_id,
+        school_id=school_id,
+        role=role,
+        max_uses=max_uses,
+        expires_at=utcnow() + valid_for if valid_for else None,
+        created_by=created_by,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """What a redeemed invite gave: the role, cluster and school."""
+
+    invite: Invite
+    cluster: Cluster
+    school: School | None
+
+
+async def redeem_invite(
+    session: AsyncSession, *, code: str, purpose: str, now: datetime | None = None
+) -> Redeemed:
+    """Use one redemption of a code, atomically.
+
+    Raises `ClusterError` with code `unknown`, `expired` or `used_up` when it cannot be used.
+    """
+    now = now or utcnow()
+    invite = (
+        await session.exec(
+            select(Invite).where(Invite.code == normalise_code(code), Invite.purpose == purpose)
+        )
+    ).first()
+    if invite is None:
+        raise ClusterError("unknown")
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise ClusterError("expired")
+    # One conditional UPDATE, so two people racing for the last use cannot both win.
+    condition = col(Invite.id) == invite.id
+    if invite.max_uses is not None:
+        condition = condition & (col(Invite.uses) < invite.max_uses)
+    result = await session.exec(
+        update(Invite).where(condition).values(uses=Invite.uses + 1)  # type: ignore[call-overload]
+    )
+    if result.rowcount != 1:
+        raise ClusterError("used_up")
+    await session.refresh(invite)
+    cluster = await session.get(Cluster, invite.cluster_id)
+    assert cluster is not None
+    school = await session.get(School, invite.school_id) if invite.school_id else None
+    return Redeemed(invite, cluster, school)
+
+
+async def join_with_code(session: AsyncSession, *, person_id: int, code: str) -> Redeemed:
+    """Redeem a join code for a person and grant its role."""
+    redeemed = await redeem_invite(session, code=code, purpose=InvitePurpose.JOIN)
+    invite = redeemed.invite
+    school_id = invite.school_id if invite.role not in COORDINATOR_ROLES else None
+    await grant_role(
+        session,
+        person_id=person_id,
+        role=invite.role,
+        cluster_id=invite.cluster_id,
+        school_id=school_id,
+    )
+    await audit(
+        session,
+        person_id=person_id,
+        action="joined",
+        target=f"invite:{invite.id}",
+        detail={"role": invite.role, "cluster": invite.cluster_id, "school": school_id},
+    )
+    return redeemed
+
+
+async def hub_chats_of(session: AsyncSession, *, cluster_id: int) -> list[HubChat]:
+    """The group chats linked to the cluster as hubs."""
+    rows = await session.exec(select(HubChat).where(HubChat.cluster_id == cluster_id))
+    return list(rows.all())
+
+
+async def link_hub(
+    session: AsyncSession,
+    *,
+    code: str,
+    platform: str,
+    chat_id: str,
+    title: str,
+    person_id: int,
+) -> Redeemed:
+    """Link a group chat to the cluster a hub code belongs to (relinking moves it)."""
+    redeemed = await redeem_invite(session, code=code, purpose=InvitePurpose.HUB)
+    hub = (
+        await session.exec(
+            select(HubChat).where(HubChat.platform == platform, HubChat.chat_id == chat_id)
+        )
+    ).first()
+    if hub is None:
+        hub = HubChat(platform=platform, chat_id=chat_id, cluster_id=redeemed.cluster.id)
+    hub.cluster_id = redeemed.cluster.id  # type: ignore[assignment]
+    hub.title = title[:300]
+    hub.linked_by = person_id
+    session.add(hub)
+    await audit(session, person_id=person_id, action="hub.linked", target=f"{platform}:{chat_id}")
+    return redeemed

@@ -1,0 +1,57 @@
+"""Content-addressed media store: evidence files named by their SHA-256, the same bytes kept once.
+
+Files live at `<root>/<first two hex>/<hash>`; a write goes to a temporary file first and is
+renamed into place, so a crash never leaves a half-written file under a valid name. Disk work
+runs in a thread so the event loop never blocks on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class MediaStore:
+    """Stores and reads evidence bytes by hash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, digest: str) -> Path:
+        """Where the file with this SHA-256 hex digest lives."""
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a SHA-256 hex digest: {digest!r}")
+        return self.root / digest[:2] / digest
+
+    async def put(self, data: bytes) -> str:
+        """Store `data` (once) and return its SHA-256 hex digest."""
+        return await asyncio.to_thread(self._put, data)
+
+    async def get(self, digest: str) -> bytes:
+        """Read the bytes stored under `digest`."""
+        return await asyncio.to_thread(self.path_for(digest).read_bytes)
+
+    async def exists(self, digest: str) -> bool:
+        """Whether bytes with this digest are stored."""
+        return await asyncio.to_thread(self.path_for(digest).is_file)
+
+    def _put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path_for(digest)
+        if target.is_file():
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest

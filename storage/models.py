@@ -1,0 +1,326 @@
+"""The database tables: the whole Cluster Diary domain in one schema.
+
+Enumerated values are stored as short strings (the `StrEnum`s below name them) rather than
+database enum types, so adding a value never needs a type migration on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _when() -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SchoolKind(StrEnum):
+    """A mentor school (Advanced School) or a mentee school (Advanced Practitioner School)."""
+
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+class RoleName(StrEnum):
+    """What a person may do; school roles are scoped to a school, the rest to a cluster."""
+
+    CONTRIBUTOR = "contributor"
+    SCHOOL_LEAD = "school_lead"
+    CLUSTER_COORDINATOR = "cluster_coordinator"
+    NATIONAL_COORDINATOR = "national_coordinator"
+    ANALYST = "analyst"
+
+
+class Section(StrEnum):
+    """The five sections of the diary template, in template order."""
+
+    ISSUE = "issue"
+    ACTION = "action"
+    IMPACT = "impact"
+    NEXT_STEPS = "next_steps"
+    MEETING_NOTES = "meeting_notes"
+
+
+class EntryStatus(StrEnum):
+    """Where an entry is in its life."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    DELETED = "deleted"
+
+
+class Visibility(StrEnum):
+    """Who may see an entry: the cluster only, or also the public version (named or anonymous)."""
+
+    CLUSTER = "cluster"
+    PUBLIC_NAMED = "public_named"
+    PUBLIC_ANONYMOUS = "public_anonymous"
+
+
+class FocusStatus(StrEnum):
+    """A school focus proposal's state."""
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    REVISE = "revise"
+    SUPERSEDED = "superseded"
+
+
+class InvitePurpose(StrEnum):
+    """What an invite code does: let a person join, or link a group chat as the cluster hub."""
+
+    JOIN = "join"
+    HUB = "hub"
+
+
+class Cluster(SQLModel, table=True):
+    """One mentor school with its mentee schools and coordinators."""
+
+    __tablename__ = "clusters"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    country: str = Field(default="", max_length=100)
+    language: str = Field(default="en", max_length=8)
+    timezone: str = Field(default="Europe/Brussels", max_length=64)
+    created_at: datetime = _created()
+
+
+class School(SQLModel, table=True):
+    """A school in a cluster."""
+
+    __tablename__ = "schools"
+    __table_args__ = (UniqueConstraint("cluster_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(default=SchoolKind.MENTEE, max_length=16)
+    created_at: datetime = _created()
+
+
+class Person(SQLModel, table=True):
+    """Someone who talks to the bot; may have identities on several platforms."""
+
+    __tablename__ = "people"
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(default="", max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    created_at: datetime = _created()
+    deleted_at: datetime | None = _when()
+
+
+class Identity(SQLModel, table=True):
+    """A person's account on one platform (Telegram user id, Matrix user id, console name)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=255)
+    display_name: str = Field(default="", max_length=200)
+    created_at: datetime = _created()
+
+
+class Role(SQLModel, table=True):
+    """A role a person holds at a school or in a cluster."""
+
+    __tablename__ = "roles"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    role: str = Field(max_length=32)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = _when()
+
+
+class Invite(SQLModel, table=True):
+    """A code that binds whoever redeems it to a school and role, or links a hub chat."""
+
+    __tablename__ = "invites"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    purpose: str = Field(default=InvitePurpose.JOIN, max_length=16)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    school_id: int | None = Field(default=None, foreign_key="schools.id")
+    role: str = Field(default=RoleName.CONTRIBUTOR, max_length=32)
+    max_uses: int | None = Field(default=1)
+    uses: int = Field(default=0)
+    expires_at: datetime | None = _when()
+    created_by: int | None = Field(default=None, foreign_key="people.id")
+    created_at: datetime = _created()
+
+
+class SchoolFocus(SQLModel, table=True):
+    """A mentoring focus proposed for a school; the history of proposals is kept."""
+
+    __tablename__ = "school_focus"
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="schools.id", index=True)
+    title: str = Field(max_length=300)
+    rationale: str = Field(default="", sa_type=Text)
+    status: str = Field(default=FocusStatus.PROPOSED, max_length=16)
+    proposed_by: int | None = Field(default=None, foreign_key="people.id")
+    decided_by: int | None = Field(default=None, foreign_key="people.id")
+    decision_note: str = Field(default="", sa_type=Text)
+    created_at: datetime = _created()
+    decided_at: datetime | None = _when()
+
+
+class DiaryEntry(SQLModel, table=True):
+    """One contribution to one section of a school's diary template.
+
+    `activity` maps each guiding question's key to the contributor's answer.
+    """
+
+    __tablename__ = "diary_entries"
+    __table_args__ = (Index("ix_entries_school_status", "school_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="schools.id")
+    section: str = Field(max_length=16)
+    author_id: int = Field(foreign_key="people.id", index=True)
+    activity: dict[str, Any] = _json()
+    reflection: str = Field(default="", sa_type=Text)
+    status: str = Field(default=EntryStatus.DRAFT, max_length=16)
+    visibility: str = Field(default=Visibility.CLUSTER, max_length=20)
+    language: str = Field(default="en", max_length=8)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    submitted_at: datetime | None = _when()
+    deleted_at: datetime | None = _when()
+
+
+class EvidenceItem(SQLModel, table=True):
+    """A photo, voice note, audio, video, document or link attached to an entry."""
+
+    __tablename__ = "evidence_items"
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="diary_entries.id", index=True)
+    kind: str = Field(max_length=16)
+    media_hash: str | None = Field(default=None, max_length=64)
+    url: str | None = Field(default=None, sa_type=Text)
+    mime: str = Field(default="", max_length=127)
+    size: int | None = None
+    filename: str | None = Field(default=None, max_length=255)
+    caption: str = Field(default="", sa_type=Text)
+    duration_s: float | None = None
+    transcript: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _created()
+    removed_at: datetime | None = _when()
+
+
+class ConsentRecord(SQLModel, table=True):
+    """A person's answer to one version of the consent text; the newest record counts."""
+
+    __tablename__ = "consent_records"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    version: str = Field(max_length=32)
+    granted: bool
+    created_at: datetime = _created()
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a person is in a conversation in one chat, with the draft data gathered so far.
+
+    `rev` increases with every change, so a button from an older message can be recognised.
+    """
+
+    __tablename__ = "conversation_states"
+    __table_args__ = (UniqueConstraint("identity_id", "chat_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int = Field(foreign_key="identities.id")
+    chat_key: str = Field(max_length=300)
+    flow: str = Field(default="", max_length=32)
+    step: str = Field(default="", max_length=64)
+    data: dict[str, Any] = _json()
+    rev: int = Field(default=0)
+    updated_at: datetime = _created()
+
+
+class HubChat(SQLModel, table=True):
+    """A group chat linked to a cluster, where the bot posts digests and meeting reminders."""
+
+    __tablename__ = "hub_chats"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    platform: str = Field(max_length=32)
+    chat_id: str = Field(max_length=255)
+    title: str = Field(default="", max_length=300)
+    linked_by: int | None = Field(default=None, foreign_key="people.id")
+    created_at: datetime = _created()
+
+
+class Meeting(SQLModel, table=True):
+    """A cluster meeting (about once a term), planned or held."""
+
+    __tablename__ = "meetings"
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    scheduled_at: datetime = Field(sa_type=UTCDateTime)
+    place: str = Field(default="", max_length=300)
+    agenda: str = Field(default="", sa_type=Text)
+    created_by: int | None = Field(default=None, foreign_key="people.id")
+    created_at: datetime = _created()
+    held_at: datetime | None = _when()
+
+
+class Reminder(SQLModel, table=True):
+    """A planned message; the scheduler is only a cache of these rows.
+
+    A delivery claims the row by setting `claimed_at` in one conditional update, so it fires once
+    even with two bot instances.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "sent_at", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    school_id: int | None = Field(default=None, foreign_key="schools.id")
+    meeting_id: int | None = Field(default=None, foreign_key="meetings.id")
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    payload: dict[str, Any] = _json()
+    claimed_at: datetime | None = _when()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    sent_at: datetime | None = _when()
+    created_at: datetime = _created()
+
+
+class ChannelState(SQLModel, table=True):
+    """Small values a channel must keep across restarts (a Matrix sync token, device id)."""
+
+    __tablename__ = "channel_state"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    key: str = Field(max_length=64)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = _created()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which record: joins, consent, focus decisions, edits, deletions."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int | None = Field(default=None, foreign_key="people.id", index=True)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=64)
+    detail: dict[str, Any] = _json()
+    created_at: datetime = _created()

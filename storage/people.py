@@ -1,0 +1,143 @@
+"""Queries about people: identities, roles and memberships, consent and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AuditEvent,
+    Cluster,
+    ConsentRecord,
+    Identity,
+    Person,
+    Role,
+    RoleName,
+    School,
+)
+
+SCHOOL_ROLES = frozenset({RoleName.CONTRIBUTOR, RoleName.SCHOOL_LEAD})
+COORDINATOR_ROLES = frozenset({RoleName.CLUSTER_COORDINATOR, RoleName.NATIONAL_COORDINATOR})
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One role a person holds, with the cluster and (for school roles) the school."""
+
+    role: str
+    cluster: Cluster
+    school: School | None
+
+    @property
+    def is_coordinator(self) -> bool:
+        """Whether this role coordinates the whole cluster."""
+        return self.role in COORDINATOR_ROLES
+
+
+async def identity_for(
+    session: AsyncSession, *, platform: str, external_id: str
+) -> tuple[Identity, Person]:
+    """The identity and person for a platform account, creating both on first contact.
+
+    Nothing but the platform id is stored until the person consents.
+    """
+    identity = (
+        await session.exec(
+            select(Identity).where(
+                Identity.platform == platform, Identity.external_id == external_id
+            )
+        )
+    ).first()
+    if identity is not None:
+        person = await session.get(Person, identity.person_id)
+        assert person is not None  # the foreign key guarantees it
+        return identity, person
+    person = Person()
+    session.add(person)
+    await session.flush()
+    identity = Identity(person_id=person.id, platform=platform, external_id=external_id)
+    session.add(identity)
+    await session.flush()
+    return identity, person
+
+
+async def memberships(session: AsyncSession, *, person_id: int) -> list[Membership]:
+    """The person's active roles, oldest first."""
+    rows = await session.exec(
+        select(Role, Cluster, School)
+        .join(Cluster, col(Cluster.id) == Role.cluster_id)
+        .outerjoin(School, col(School.id) == Role.school_id)
+        .where(Role.person_id == person_id, col(Role.revoked_at).is_(None))
+        .order_by(col(Role.id))
+    )
+    return [Membership(role.role, cluster, school) for role, cluster, school in rows]
+
+
+async def grant_role(
+    session: AsyncSession, *, person_id: int, role: str, cluster_id: int, school_id: int | None
+) -> Role:
+    """Give the person a role unless they already hold exactly that one."""
+    existing = (
+        await session.exec(
+            select(Role).where(
+                Role.person_id == person_id,
+                Role.role == role,
+                Role.cluster_id == cluster_id,
+                Role.school_id == school_id,
+                col(Role.revoked_at).is_(None),
+            )
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    granted = Role(person_id=person_id, role=role, cluster_id=cluster_id, school_id=school_id)
+    session.add(granted)
+    await session.flush()
+    return granted
+
+
+async def current_consent(session: AsyncSession, *, person_id: int) -> ConsentRecord | None:
+    """The person's most recent consent answer, if any."""
+    return (
+        await session.exec(
+            select(ConsentRecord)
+            .where(ConsentRecord.person_id == person_id)
+            .order_by(col(ConsentRecord.id).desc())
+        )
+    ).first()
+
+
+async def has_consent(session: AsyncSession, *, person_id: int, version: str) -> bool:
+    """Whether the person's latest answer grants consent to this version of the text."""
+    record = await current_consent(session, person_id=person_id)
+    return record is not None and record.granted and record.version == version
+
+
+async def record_consent(
+    session: AsyncSession, *, person_id: int, version: str, granted: bool
+) -> ConsentRecord:
+    """Store a consent answer (records are never overwritten: the history is the evidence)."""
+    record = ConsentRecord(person_id=person_id, version=version, granted=granted)
+    session.add(record)
+    await audit(
+        session,
+        person_id=person_id,
+        action="consent.granted" if granted else "consent.declined",
+        detail={"version": version},
+    )
+    return record
+
+
+async def audit(
+    session: AsyncSession,
+    *,
+    person_id: int | None,
+    action: str,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one line to the audit log."""
+    session.add(AuditEvent(person_id=person_id, action=action, target=target, detail=detail or {}))

@@ -1,0 +1,94 @@
+"""The `diarybot` command as an operator and a scripted console user meet it (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def diarybot(*args: str, data_dir: Path, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
+    environment.update({"DIARYBOT_DATA_DIR": str(data_dir), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> dict:
+    result = diarybot("demo", "--json", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_demo_json_has_a_cluster_five_schools_and_three_invites(demo: dict) -> None:
+    assert demo["cluster"]
+    kinds = [school["kind"] for school in demo["schools"]]
+    assert kinds.count("mentor") == 1 and kinds.count("mentee") == 4
+    assert set(demo["invites"]) == {"contributor", "school_lead", "coordinator"}
+
+
+def test_console_join_and_membership_survives_a_restart(tmp_path: Path, demo: dict) -> None:
+    code = demo["invites"]["contributor"]
+    first = diarybot(
+        "console", "--as", "ana", data_dir=tmp_path, stdin=f"/start\n/join {code}\n1\n1\n/help\n"
+    )
+    assert first.returncode == 0, first.stderr
+    assert "/join" in first.stdout  # the introduction explains how to join
+    assert "[1] I agree" in first.stdout
+    assert "contributor at Hillview Primary" in first.stdout
+    assert "/add" in first.stdout  # members see the member commands in /help
+    again = diarybot("console", "--as", "ana", data_dir=tmp_path, stdin="/start\n")
+    assert "Welcome back" in again.stdout
+
+
+def test_console_unknown_command_and_junk(tmp_path: Path) -> None:
+    result = diarybot("console", "--as", "bo", data_dir=tmp_path, stdin="/frobnicate\n\x00\x01junk\n/attach /no/such/file\n")
+    assert result.returncode == 0, result.stderr
+    assert "I don't know the command /frobnicate" in result.stdout
+    assert "invite code" in result.stdout  # junk from a stranger gets the introduction
+    assert "no such file" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_database_url_is_one_clear_line(tmp_path: Path) -> None:
+    result = diarybot("db", "upgrade", data_dir=tmp_path, env={"DIARYBOT_DATABASE_URL": "nosuchdb://x"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "database URL" in lines[0]
+    unreachable = diarybot(
+        "db", "upgrade", data_dir=tmp_path,
+        env={"DIARYBOT_DATABASE_URL": "postgresql://127.0.0.1:9/none"},
+    )
+    assert unreachable.returncode == 2
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+
+
+def test_admin_commands_create_cluster_school_and_invite(tmp_path: Path) -> None:
+    assert diarybot("cluster", "create", "Zagreb North", "--language", "hr", data_dir=tmp_path).returncode == 0
+    assert diarybot("school", "add", "Zagreb North", "OS Mentor", "--mentor", data_dir=tmp_path).returncode == 0
+    assert diarybot("school", "add", "Zagreb North", "OS Jedan", data_dir=tmp_path).returncode == 0
+    invite = diarybot("invite", "Zagreb North", "--role", "school_lead", "--school", "OS Jedan", data_dir=tmp_path)
+    assert invite.returncode == 0, invite.stderr
+    assert len(invite.stdout.strip()) == 10
+    missing = diarybot("invite", "Zagreb North", "--role", "contributor", data_dir=tmp_path)
+    assert missing.returncode == 2 and "needs a school" in missing.stderr
+    listing = diarybot("cluster", "list", data_dir=tmp_path)
+    assert "OS Jedan" in listing.stdout and "mentor" in listing.stdout
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in ([], ["run"], ["console"], ["db"], ["demo"], ["cluster"], ["school"], ["invite"]):
+        result = diarybot(*command, "--help", data_dir=tmp_path)
+        assert result.returncode == 0 and "usage: diarybot" in result.stdout

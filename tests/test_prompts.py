@@ -1,0 +1,30 @@
+"""Prompt files: every language has every key of the English reference with the same placeholders."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import LANGUAGES
+from prompts import REFERENCE, Translator, available_languages, catalog, placeholders
+
+
+def test_every_supported_language_has_a_prompt_file() -> None:
+    assert set(available_languages()) == set(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != REFERENCE])
+def test_language_matches_the_reference(language: str) -> None:
+    reference, strings = catalog(REFERENCE), catalog(language)
+    assert sorted(set(reference) - set(strings)) == [], "missing keys"
+    assert sorted(set(strings) - set(reference)) == [], "keys English does not have"
+    for key, value in reference.items():
+        assert placeholders(strings[key]) == placeholders(value), key
+        assert type(strings[key]) is type(value), key
+        if isinstance(value, list):
+            assert len(strings[key]) == len(value), key
+
+
+def test_translator_fills_placeholders_and_falls_back_to_english() -> None:
+    t = Translator("zz")
+    assert t.language == REFERENCE
+    assert "/bogus" in t("errors.unknown_command", command="bogus")

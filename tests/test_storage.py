@@ -1,0 +1,136 @@
+"""Storage on SQLite and PostgreSQL: migrations, invites, identities, timestamps, media store."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from storage.clusters import (
+    ClusterError,
+    add_school,
+    create_cluster,
+    create_invite,
+    join_with_code,
+    normalise_code,
+)
+from storage.db import Database
+from storage.media import MediaStore
+from storage.models import Meeting, RoleName, SchoolKind, SQLModel
+from storage.people import identity_for, memberships
+
+EXPECTED_TABLES = {
+    "clusters", "schools", "people", "identities", "roles", "invites", "school_focus",
+    "diary_entries", "evidence_items", "consent_records", "conversation_states", "hub_chats",
+    "meetings", "reminders", "channel_state", "audit_log",
+}
+
+
+async def _cluster(db: Database) -> tuple[int, int]:
+    async with db.session() as session:
+        cluster = await create_cluster(session, name="North", language="pt", timezone="Europe/Lisbon")
+        school = await add_school(session, cluster_id=cluster.id, name="Escola A")
+        return cluster.id, school.id
+
+
+async def test_migrations_create_every_table_and_match_the_models(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    assert EXPECTED_TABLES <= tables
+    assert set(SQLModel.metadata.tables) <= tables
+    # Upgrading again is a no-op, not an error.
+    await db.upgrade()
+
+
+async def test_single_use_invite_can_be_redeemed_once_even_when_raced(db: Database) -> None:
+    cluster_id, school_id = await _cluster(db)
+    async with db.session() as session:
+        code = (await create_invite(session, cluster_id=cluster_id, school_id=school_id)).code
+        people = [(await identity_for(session, platform="t", external_id=str(i)))[1].id for i in range(4)]
+
+    async def attempt(person_id: int) -> str:
+        try:
+            async with db.session() as session:
+                await join_with_code(session, person_id=person_id, code=code.lower())
+            return "ok"
+        except ClusterError as exc:
+            return exc.code
+
+    results = await asyncio.gather(*(attempt(p) for p in people))
+    assert sorted(results).count("ok") == 1
+    assert set(results) <= {"ok", "used_up"}
+
+
+async def test_invite_rules(db: Database) -> None:
+    cluster_id, school_id = await _cluster(db)
+    async with db.session() as session:
+        with pytest.raises(ClusterError) as err:
+            await create_invite(session, cluster_id=cluster_id, role=RoleName.CONTRIBUTOR)
+        assert err.value.code == "needs_school"
+        expired = await create_invite(
+            session, cluster_id=cluster_id, school_id=school_id, valid_for=timedelta(seconds=-1)
+        )
+        _, person = await identity_for(session, platform="t", external_id="x")
+        with pytest.raises(ClusterError) as err:
+            await join_with_code(session, person_id=person.id, code=expired.code)
+        assert err.value.code == "expired"
+        with pytest.raises(ClusterError) as err:
+            await join_with_code(session, person_id=person.id, code="NOPE")
+        assert err.value.code == "unknown"
+        coordinator = await create_invite(
+            session, cluster_id=cluster_id, role=RoleName.CLUSTER_COORDINATOR, max_uses=None
+        )
+        await join_with_code(session, person_id=person.id, code=coordinator.code)
+        roles = await memberships(session, person_id=person.id)
+        assert [(m.role, m.school) for m in roles] == [("cluster_coordinator", None)]
+        assert roles[0].is_coordinator
+
+
+async def test_one_mentor_school_per_cluster(db: Database) -> None:
+    cluster_id, _ = await _cluster(db)
+    async with db.session() as session:
+        await add_school(session, cluster_id=cluster_id, name="AS", kind=SchoolKind.MENTOR)
+        with pytest.raises(ClusterError):
+            await add_school(session, cluster_id=cluster_id, name="AS2", kind=SchoolKind.MENTOR)
+
+
+async def test_identity_is_created_once_per_platform_account(db: Database) -> None:
+    async with db.session() as session:
+        first, person = await identity_for(session, platform="telegram", external_id="42")
+        again, same = await identity_for(session, platform="telegram", external_id="42")
+        other, stranger = await identity_for(session, platform="matrix", external_id="42")
+    assert first.id == again.id and person.id == same.id
+    assert other.id != first.id and stranger.id != person.id
+    assert person.display_name == ""  # nothing but the platform id before consent
+
+
+async def test_timestamps_come_back_as_aware_utc(db: Database) -> None:
+    cluster_id, _ = await _cluster(db)
+    lisbon_noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC) + timedelta(hours=0)
+    async with db.session() as session:
+        meeting = Meeting(cluster_id=cluster_id, scheduled_at=lisbon_noon)
+        session.add(meeting)
+        await session.flush()
+        meeting_id = meeting.id
+    async with db.session() as session:
+        loaded = await session.get(Meeting, meeting_id)
+    assert loaded.scheduled_at == lisbon_noon
+    assert loaded.scheduled_at.tzinfo is not None
+
+
+def test_codes_are_normalised() -> None:
+    assert normalise_code(" abcd-2345 ") == "ABCD2345"
+
+
+async def test_media_store_keeps_identical_bytes_once(tmp_path) -> None:  # noqa: ANN001
+    store = MediaStore(tmp_path / "media")
+    first = await store.put(b"evidence")
+    second = await store.put(b"evidence")
+    other = await store.put(b"other")
+    assert first == second != other
+    assert await store.get(first) == b"evidence"
+    assert len([p for p in (tmp_path / "media").rglob("*") if p.is_file()]) == 2
+    with pytest.raises(ValueError):
+        store.path_for("../../etc/passwd")
