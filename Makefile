@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Synapse (the Matrix homeserver the Matrix tests talk to) lives in its own environment,
+# so its pinned dependencies never clash with the bot's.
+SYNAPSE_VENV ?= .venv-synapse
 
 .PHONY: run test lint format
 
@@ -25,5 +28,11 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
-	$(BIN)/pytest -q
+$(SYNAPSE_VENV)/.installed:
+	$(PYTHON) -m venv $(SYNAPSE_VENV)
+	$(SYNAPSE_VENV)/bin/pip install --quiet --upgrade pip
+	$(SYNAPSE_VENV)/bin/pip install --quiet 'matrix-synapse>=1.100'
+	touch $@
+
+test: lint $(SYNAPSE_VENV)/.installed
+	DIARYBOT_TEST_SYNAPSE=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/pytest -q

@@ -72,4 +72,12 @@ async def build_app(settings: Settings, channels: Mapping[str, Channel] | None =
 def configured_channels(settings: Settings, db: Database) -> list[Channel]:
     """The platform channels the settings ask for (Telegram, Matrix); empty when none are set."""
     found: list[Channel] = []
+    if settings.telegram_token is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        found.append(TelegramChannel(settings))
+    if settings.matrix_homeserver:
+        from bot.channels.matrix import MatrixChannel
+
+        found.append(MatrixChannel(settings, db))
     return found

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import onboarding
+from handlers import hub, onboarding
 from handlers.routing import Command, Flow, Needs, Table
+from prompts import Translator
 
 
 def build_table() -> Table:
@@ -14,6 +15,8 @@ def build_table() -> Table:
         "join": Command(onboarding.join, Needs.NOTHING),
         "consent": Command(onboarding.consent_command, Needs.NOTHING),
         "language": Command(onboarding.language_command, Needs.NOTHING),
+        "hubcode": Command(hub.hub_code, Needs.CONSENT),
+        "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
     flows = {
         onboarding.FLOW_CONSENT: Flow(onboarding.handle_consent, onboarding.ask_consent),
@@ -25,3 +28,13 @@ def build_table() -> Table:
         fallback=onboarding.fallback,
         consent_version=onboarding.CONSENT_VERSION,
     )
+
+
+# The commands shown in a platform's command menu (Telegram's "/" list), in this order.
+MENU_COMMANDS = ("add", "mine", "focus", "cancel", "language", "privacy", "help")
+
+
+def command_menu(language: str) -> list[tuple[str, str]]:
+    """(command, short description) pairs for a platform's command menu, in `language`."""
+    t = Translator(language)
+    return [(name, t(f"commands.{name}")) for name in MENU_COMMANDS]

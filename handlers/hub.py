@@ -1,0 +1,53 @@
+"""Hub chats: a coordinator gets a code, then links a group chat to the cluster with it.
+
+Only linked groups ever receive posts from the bot (digests, meeting reminders).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.messages import ChatKind, Reply
+from handlers.context import Context, say
+from prompts import Translator
+from storage.clusters import ClusterError, create_invite, link_hub
+from storage.models import InvitePurpose
+
+
+async def hub_code(ctx: Context) -> list[Reply]:
+    """/hubcode: a coordinator receives a one-time code to link the cluster's group chat."""
+    coordinating = [m for m in await ctx.memberships() if m.is_coordinator]
+    if not coordinating:
+        return [say(ctx.t("hub.coordinators_only"))]
+    cluster = coordinating[0].cluster
+    assert cluster.id is not None
+    invite = await create_invite(
+        ctx.session,
+        cluster_id=cluster.id,
+        purpose=InvitePurpose.HUB,
+        valid_for=timedelta(days=2),
+        created_by=ctx.person.id,
+    )
+    return [say(ctx.t("hub.code", code=invite.code, cluster=cluster.name))]
+
+
+async def link(ctx: Context) -> list[Reply]:
+    """/linkhub CODE, sent in a group chat: make that group the cluster's hub."""
+    chat = ctx.msg.chat
+    if chat.kind != ChatKind.GROUP:
+        return [say(ctx.t("hub.in_group_only"))]
+    if not ctx.msg.argument:
+        return [say(ctx.t("hub.usage"))]
+    try:
+        linked = await link_hub(
+            ctx.session,
+            code=ctx.msg.argument,
+            platform=chat.platform,
+            chat_id=chat.chat_id,
+            title=chat.title,
+            person_id=ctx.person.id,  # type: ignore[arg-type]
+        )
+    except ClusterError as exc:
+        return [say(ctx.t(f"join.{exc.code}"))]
+    # The group hears the cluster's language, whoever linked it.
+    return [say(Translator(linked.cluster.language)("hub.linked", cluster=linked.cluster.name))]
