@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from bot.channel import Channel, ChannelError
-from bot.messages import Attachment, ChatRef, Incoming, Reply
+from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
 from handlers.context import Context
 from handlers.routing import Table, route
@@ -85,6 +85,10 @@ class Dispatcher:
                     session, platform=msg.sender.platform, external_id=msg.sender.user_id
                 )
                 assert identity.id is not None
+                private = msg.chat.kind == ChatKind.PRIVATE
+                if private and identity.private_chat_id != msg.chat.chat_id:
+                    identity.private_chat_id = msg.chat.chat_id
+                    session.add(identity)
                 state = await load_state(session, identity_id=identity.id, chat_key=msg.chat.key)
                 ctx = Context(
                     msg=msg,

@@ -38,6 +38,24 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Brussels"
     max_upload_mb: float = Field(default=20.0, gt=0)
     max_text_chars: int = Field(default=4000, gt=0)
+    # Documents are matched against these MIME patterns; photos, audio and video always pass.
+    allowed_document_types: list[str] = Field(
+        default_factory=lambda: [
+            "application/pdf",
+            "text/plain",
+            "text/csv",
+            "text/markdown",
+            "application/rtf",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.*",
+            "application/vnd.oasis.opendocument.*",
+            "image/*",
+            "audio/*",
+            "video/*",
+        ]
+    )
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"

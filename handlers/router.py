@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import hub, onboarding
+from handlers import entry, focus, hub, onboarding, privacy, review
 from handlers.routing import Command, Flow, Needs, Table
 from prompts import Translator
 
@@ -15,12 +15,24 @@ def build_table() -> Table:
         "join": Command(onboarding.join, Needs.NOTHING),
         "consent": Command(onboarding.consent_command, Needs.NOTHING),
         "language": Command(onboarding.language_command, Needs.NOTHING),
-        "hubcode": Command(hub.hub_code, Needs.CONSENT),
+        "cancel": Command(entry.cancel, Needs.NOTHING),
+        "add": Command(entry.add),
+        "mine": Command(review.mine, Needs.MEMBERSHIP),
+        "focus": Command(focus.show, Needs.MEMBERSHIP),
+        "propose": Command(focus.propose),
+        "confirm": Command(focus.confirm),
+        "privacy": Command(privacy.privacy, Needs.MEMBERSHIP),
+        "hubcode": Command(hub.hub_code),
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
     flows = {
         onboarding.FLOW_CONSENT: Flow(onboarding.handle_consent, onboarding.ask_consent),
         onboarding.FLOW_LANGUAGE: Flow(onboarding.handle_language, onboarding.ask_language),
+        entry.FLOW: Flow(entry.handle, entry.ask),
+        review.FLOW: Flow(review.handle, review.ask),
+        focus.FLOW_PROPOSE: Flow(focus.handle_propose, focus.ask_propose),
+        focus.FLOW_DECIDE: Flow(focus.handle_decide, focus.ask_decide),
+        privacy.FLOW: Flow(privacy.handle, privacy.ask),
     }
     return Table(
         commands=commands,

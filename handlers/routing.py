@@ -103,7 +103,11 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
         ctx.msg = msg = replace(msg, text=msg.button, button=None)
 
     replies: list[Reply]
-    if msg.button is not None:
+    limit = ctx.settings.max_text_chars
+    if len(msg.text) > limit and (msg.chat.kind == ChatKind.PRIVATE or msg.command):
+        # Refused whole, before any handler sees it: the draft stays as it was.
+        replies = [say(ctx.t("errors.too_long", length=len(msg.text), limit=limit))]
+    elif msg.button is not None:
         rev, _, value = msg.button.partition(":")
         flow = table.flows.get(ctx.state.flow)
         if rev != str(ctx.state.rev) or flow is None:

@@ -132,6 +132,8 @@ class Identity(SQLModel, table=True):
     platform: str = Field(max_length=32)
     external_id: str = Field(max_length=255)
     display_name: str = Field(default="", max_length=200)
+    # The private chat where the bot last heard from this account: where notices go.
+    private_chat_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
 
 

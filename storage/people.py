@@ -141,3 +141,44 @@ async def audit(
 ) -> None:
     """Append one line to the audit log."""
     session.add(AuditEvent(person_id=person_id, action=action, target=target, detail=detail or {}))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where to reach a person privately: their platform chat and language."""
+
+    person_id: int
+    platform: str
+    chat_id: str
+    language: str | None
+
+
+async def contacts(session: AsyncSession, *, person_ids: list[int]) -> list[Contact]:
+    """The private chats of these people (every platform they have written to the bot from)."""
+    rows = await session.exec(
+        select(Identity, Person)
+        .join(Person, col(Person.id) == Identity.person_id)
+        .where(
+            col(Identity.person_id).in_(person_ids),
+            col(Identity.private_chat_id).is_not(None),
+            col(Person.deleted_at).is_(None),
+        )
+    )
+    return [
+        Contact(person.id, identity.platform, identity.private_chat_id, person.language)  # type: ignore[arg-type]
+        for identity, person in rows
+    ]
+
+
+async def holders_of(
+    session: AsyncSession, *, cluster_id: int, roles: frozenset[str], school_id: int | None = None
+) -> list[int]:
+    """Ids of the people holding any of `roles` in the cluster (and at the school, if given)."""
+    query = select(Role.person_id).where(
+        Role.cluster_id == cluster_id,
+        col(Role.role).in_(roles),
+        col(Role.revoked_at).is_(None),
+    )
+    if school_id is not None:
+        query = query.where(Role.school_id == school_id)
+    return sorted(set((await session.exec(query)).all()))

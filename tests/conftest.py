@@ -34,7 +34,7 @@ async def _admin_connection() -> asyncpg.Connection:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:  # noqa: ANN001
+async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
     """A URL of an empty database of each kind."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
@@ -60,11 +60,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path) -> Settings:  # noqa: ANN001
+def settings(database_url: str, tmp_path) -> Settings:
     """Settings pointing at the test database and a temporary media folder."""
-    return load_settings(
-        database_url=database_url, data_dir=tmp_path / "data", max_upload_mb=1.0
-    )
+    return load_settings(database_url=database_url, data_dir=tmp_path / "data", max_upload_mb=1.0)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ state) without any network.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ class MemoryChannel:
     platform: str = PLATFORM
     sent: list[tuple[ChatRef, Reply]] = field(default_factory=list)
 
-    async def start(self, dispatch) -> None:  # noqa: ANN001
+    async def start(self, dispatch) -> None:
         self.dispatch = dispatch
 
     async def wait_closed(self) -> None:
@@ -39,7 +40,7 @@ class MemoryChannel:
         self.sent.append((chat, reply))
 
     async def download(self, attachment: Attachment) -> bytes:
-        return Path(attachment.ref).read_bytes()
+        return await asyncio.to_thread(Path(attachment.ref).read_bytes)
 
 
 class Harness:
@@ -83,14 +84,20 @@ class Harness:
         raise AssertionError(f"{user} has been offered no buttons")
 
     async def attach(
-        self, user: str, path: Path, *, caption: str | None = None, kind: AttachmentKind | None = None
+        self,
+        user: str,
+        path: Path,
+        *,
+        caption: str | None = None,
+        kind: AttachmentKind | None = None,
     ) -> list[Reply]:
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        size = len(await asyncio.to_thread(path.read_bytes))
         attachment = Attachment(
             kind=kind or kind_for(mime),
             ref=str(path),
             mime=mime,
-            size=path.stat().st_size,
+            size=size,
             filename=path.name,
             caption=caption,
         )

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 
-def diarybot(*args: str, data_dir: Path, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def diarybot(
+    *args: str, data_dir: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
     environment.update({"DIARYBOT_DATA_DIR": str(data_dir), **(env or {})})
     return subprocess.run(
@@ -54,7 +56,13 @@ def test_console_join_and_membership_survives_a_restart(tmp_path: Path, demo: di
 
 
 def test_console_unknown_command_and_junk(tmp_path: Path) -> None:
-    result = diarybot("console", "--as", "bo", data_dir=tmp_path, stdin="/frobnicate\n\x00\x01junk\n/attach /no/such/file\n")
+    result = diarybot(
+        "console",
+        "--as",
+        "bo",
+        data_dir=tmp_path,
+        stdin="/frobnicate\n\x00\x01junk\n/attach /no/such/file\n",
+    )
     assert result.returncode == 0, result.stderr
     assert "I don't know the command /frobnicate" in result.stdout
     assert "invite code" in result.stdout  # junk from a stranger gets the introduction
@@ -63,12 +71,16 @@ def test_console_unknown_command_and_junk(tmp_path: Path) -> None:
 
 
 def test_bad_database_url_is_one_clear_line(tmp_path: Path) -> None:
-    result = diarybot("db", "upgrade", data_dir=tmp_path, env={"DIARYBOT_DATABASE_URL": "nosuchdb://x"})
+    result = diarybot(
+        "db", "upgrade", data_dir=tmp_path, env={"DIARYBOT_DATABASE_URL": "nosuchdb://x"}
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "database URL" in lines[0]
     unreachable = diarybot(
-        "db", "upgrade", data_dir=tmp_path,
+        "db",
+        "upgrade",
+        data_dir=tmp_path,
         env={"DIARYBOT_DATABASE_URL": "postgresql://127.0.0.1:9/none"},
     )
     assert unreachable.returncode == 2
@@ -76,10 +88,22 @@ def test_bad_database_url_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_admin_commands_create_cluster_school_and_invite(tmp_path: Path) -> None:
-    assert diarybot("cluster", "create", "Zagreb North", "--language", "hr", data_dir=tmp_path).returncode == 0
-    assert diarybot("school", "add", "Zagreb North", "OS Mentor", "--mentor", data_dir=tmp_path).returncode == 0
+    assert (
+        diarybot(
+            "cluster", "create", "Zagreb North", "--language", "hr", data_dir=tmp_path
+        ).returncode
+        == 0
+    )
+    assert (
+        diarybot(
+            "school", "add", "Zagreb North", "OS Mentor", "--mentor", data_dir=tmp_path
+        ).returncode
+        == 0
+    )
     assert diarybot("school", "add", "Zagreb North", "OS Jedan", data_dir=tmp_path).returncode == 0
-    invite = diarybot("invite", "Zagreb North", "--role", "school_lead", "--school", "OS Jedan", data_dir=tmp_path)
+    invite = diarybot(
+        "invite", "Zagreb North", "--role", "school_lead", "--school", "OS Jedan", data_dir=tmp_path
+    )
     assert invite.returncode == 0, invite.stderr
     assert len(invite.stdout.strip()) == 10
     missing = diarybot("invite", "Zagreb North", "--role", "contributor", data_dir=tmp_path)
@@ -89,6 +113,15 @@ def test_admin_commands_create_cluster_school_and_invite(tmp_path: Path) -> None
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
-    for command in ([], ["run"], ["console"], ["db"], ["demo"], ["cluster"], ["school"], ["invite"]):
+    for command in (
+        [],
+        ["run"],
+        ["console"],
+        ["db"],
+        ["demo"],
+        ["cluster"],
+        ["school"],
+        ["invite"],
+    ):
         result = diarybot(*command, "--help", data_dir=tmp_path)
         assert result.returncode == 0 and "usage: diarybot" in result.stdout

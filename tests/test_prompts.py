@@ -1,4 +1,4 @@
-"""Prompt files: every language has every key of the English reference with the same placeholders."""
+"""Prompt files: every language has every English key, with the same placeholders."""
 
 from __future__ import annotations
 

@@ -22,15 +22,30 @@ from storage.models import Meeting, RoleName, SchoolKind, SQLModel
 from storage.people import identity_for, memberships
 
 EXPECTED_TABLES = {
-    "clusters", "schools", "people", "identities", "roles", "invites", "school_focus",
-    "diary_entries", "evidence_items", "consent_records", "conversation_states", "hub_chats",
-    "meetings", "reminders", "channel_state", "audit_log",
+    "clusters",
+    "schools",
+    "people",
+    "identities",
+    "roles",
+    "invites",
+    "school_focus",
+    "diary_entries",
+    "evidence_items",
+    "consent_records",
+    "conversation_states",
+    "hub_chats",
+    "meetings",
+    "reminders",
+    "channel_state",
+    "audit_log",
 }
 
 
 async def _cluster(db: Database) -> tuple[int, int]:
     async with db.session() as session:
-        cluster = await create_cluster(session, name="North", language="pt", timezone="Europe/Lisbon")
+        cluster = await create_cluster(
+            session, name="North", language="pt", timezone="Europe/Lisbon"
+        )
         school = await add_school(session, cluster_id=cluster.id, name="Escola A")
         return cluster.id, school.id
 
@@ -48,7 +63,9 @@ async def test_single_use_invite_can_be_redeemed_once_even_when_raced(db: Databa
     cluster_id, school_id = await _cluster(db)
     async with db.session() as session:
         code = (await create_invite(session, cluster_id=cluster_id, school_id=school_id)).code
-        people = [(await identity_for(session, platform="t", external_id=str(i)))[1].id for i in range(4)]
+        people = [
+            (await identity_for(session, platform="t", external_id=str(i)))[1].id for i in range(4)
+        ]
 
     async def attempt(person_id: int) -> str:
         try:
@@ -124,7 +141,7 @@ def test_codes_are_normalised() -> None:
     assert normalise_code(" abcd-2345 ") == "ABCD2345"
 
 
-async def test_media_store_keeps_identical_bytes_once(tmp_path) -> None:  # noqa: ANN001
+async def test_media_store_keeps_identical_bytes_once(tmp_path) -> None:
     store = MediaStore(tmp_path / "media")
     first = await store.put(b"evidence")
     second = await store.put(b"evidence")

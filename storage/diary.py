@@ -1,0 +1,170 @@
+"""Queries about the diary itself: entries, evidence and school focus proposals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    DiaryEntry,
+    EntryStatus,
+    EvidenceItem,
+    FocusStatus,
+    SchoolFocus,
+)
+from storage.people import audit
+from storage.types import utcnow
+
+
+async def open_draft(session: AsyncSession, *, author_id: int) -> DiaryEntry | None:
+    """The person's unfinished entry, if they have one (the newest)."""
+    return (
+        await session.exec(
+            select(DiaryEntry)
+            .where(DiaryEntry.author_id == author_id, DiaryEntry.status == EntryStatus.DRAFT)
+            .order_by(col(DiaryEntry.id).desc())
+        )
+    ).first()
+
+
+async def start_draft(
+    session: AsyncSession, *, author_id: int, school_id: int, section: str, language: str
+) -> DiaryEntry:
+    """Create an empty draft entry for one section of a school's template."""
+    entry = DiaryEntry(author_id=author_id, school_id=school_id, section=section, language=language)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def own_entry(session: AsyncSession, *, entry_id: int, author_id: int) -> DiaryEntry | None:
+    """An entry by id, only if this person wrote it and it is not deleted."""
+    entry = await session.get(DiaryEntry, entry_id)
+    if entry is None or entry.author_id != author_id or entry.status == EntryStatus.DELETED:
+        return None
+    return entry
+
+
+async def entries_of(
+    session: AsyncSession, *, author_id: int, limit: int = 10
+) -> list[tuple[DiaryEntry, int]]:
+    """The person's submitted entries, newest first, each with its evidence count."""
+    evidence = (
+        select(EvidenceItem.entry_id, func.count().label("n"))
+        .where(col(EvidenceItem.removed_at).is_(None))
+        .group_by(col(EvidenceItem.entry_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(DiaryEntry, func.coalesce(evidence.c.n, 0))
+        .outerjoin(evidence, evidence.c.entry_id == DiaryEntry.id)
+        .where(DiaryEntry.author_id == author_id, DiaryEntry.status == EntryStatus.SUBMITTED)
+        .order_by(col(DiaryEntry.submitted_at).desc(), col(DiaryEntry.id).desc())
+        .limit(limit)
+    )
+    return [(entry, int(count)) for entry, count in rows]
+
+
+async def count_entries(session: AsyncSession, *, author_id: int) -> int:
+    """How many submitted entries the person has."""
+    return (
+        await session.exec(
+            select(func.count()).where(
+                DiaryEntry.author_id == author_id, DiaryEntry.status == EntryStatus.SUBMITTED
+            )
+        )
+    ).one()
+
+
+async def evidence_of(session: AsyncSession, *, entry_id: int) -> list[EvidenceItem]:
+    """The entry's evidence that has not been removed, in the order it was added."""
+    rows = await session.exec(
+        select(EvidenceItem)
+        .where(EvidenceItem.entry_id == entry_id, col(EvidenceItem.removed_at).is_(None))
+        .order_by(col(EvidenceItem.id))
+    )
+    return list(rows.all())
+
+
+def touch(entry: DiaryEntry, now: datetime | None = None) -> None:
+    """Mark an entry as changed now."""
+    entry.updated_at = now or utcnow()
+
+
+async def delete_entry(session: AsyncSession, *, entry: DiaryEntry, person_id: int) -> None:
+    """Soft-delete an entry (and hide its evidence), leaving an audit record."""
+    now = utcnow()
+    was = entry.status
+    entry.status = EntryStatus.DELETED
+    entry.deleted_at = now
+    touch(entry, now)
+    session.add(entry)
+    for item in await evidence_of(session, entry_id=entry.id):  # type: ignore[arg-type]
+        item.removed_at = now
+        session.add(item)
+    await audit(
+        session,
+        person_id=person_id,
+        action="entry.deleted" if was == EntryStatus.SUBMITTED else "draft.discarded",
+        target=f"entry:{entry.id}",
+    )
+
+
+async def focus_history(session: AsyncSession, *, school_id: int) -> list[SchoolFocus]:
+    """Every focus proposal of a school, newest first."""
+    rows = await session.exec(
+        select(SchoolFocus)
+        .where(SchoolFocus.school_id == school_id)
+        .order_by(col(SchoolFocus.id).desc())
+    )
+    return list(rows.all())
+
+
+async def confirmed_focus(session: AsyncSession, *, school_id: int) -> SchoolFocus | None:
+    """The school's current confirmed focus."""
+    return (
+        await session.exec(
+            select(SchoolFocus)
+            .where(SchoolFocus.school_id == school_id, SchoolFocus.status == FocusStatus.CONFIRMED)
+            .order_by(col(SchoolFocus.id).desc())
+        )
+    ).first()
+
+
+async def pending_focus(session: AsyncSession, *, school_ids: list[int]) -> list[SchoolFocus]:
+    """Proposals waiting for a coordinator's decision at these schools, oldest first."""
+    rows = await session.exec(
+        select(SchoolFocus)
+        .where(
+            col(SchoolFocus.school_id).in_(school_ids),
+            SchoolFocus.status == FocusStatus.PROPOSED,
+        )
+        .order_by(col(SchoolFocus.id))
+    )
+    return list(rows.all())
+
+
+async def decide_focus(
+    session: AsyncSession, *, focus: SchoolFocus, confirm: bool, person_id: int, note: str = ""
+) -> None:
+    """Confirm a proposal (superseding the previous confirmed focus) or send it back."""
+    now = utcnow()
+    if confirm:
+        previous = await confirmed_focus(session, school_id=focus.school_id)
+        if previous is not None and previous.id != focus.id:
+            previous.status = FocusStatus.SUPERSEDED
+            session.add(previous)
+    focus.status = FocusStatus.CONFIRMED if confirm else FocusStatus.REVISE
+    focus.decided_by = person_id
+    focus.decided_at = now
+    focus.decision_note = note
+    session.add(focus)
+    await audit(
+        session,
+        person_id=person_id,
+        action="focus.confirmed" if confirm else "focus.revise",
+        target=f"focus:{focus.id}",
+    )
