@@ -23,7 +23,9 @@ def evidence_summary(ctx: Context, items: list[EvidenceItem]) -> str:
     if not items:
         return ctx.t("entry.no_evidence")
     counts = Counter(item.kind for item in items)
-    return ", ".join(f"{ctx.t(f'evidence.kind.{kind}')} × {n}" for kind, n in sorted(counts.items()))
+    return ", ".join(
+        f"{ctx.t(f'evidence.kind.{kind}')} × {n}" for kind, n in sorted(counts.items())
+    )
 
 
 def render_entry(ctx: Context, entry: DiaryEntry, items: list[EvidenceItem]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
@@ -125,3 +127,37 @@ def test_every_command_has_help(tmp_path: Path) -> None:
     ):
         result = diarybot(*command, "--help", data_dir=tmp_path)
         assert result.returncode == 0 and "usage: diarybot" in result.stdout
+
+
+async def _read_until(stream, needle: str) -> str:
+    seen = ""
+    while needle not in seen:
+        line = await asyncio.wait_for(stream.readline(), timeout=30)
+        if not line:
+            raise AssertionError(f"output ended before {needle!r}:\n{seen}")
+        seen += line.decode()
+    return seen
+
+
+async def test_killed_mid_entry_the_console_resumes_at_the_same_question(
+    tmp_path: Path, demo: dict
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
+    env["DIARYBOT_DATA_DIR"] = str(tmp_path)
+    command = [sys.executable, "-m", "bot.cli", "console", "--as", "rui"]
+    first = await asyncio.create_subprocess_exec(
+        *command, stdin=PIPE, stdout=PIPE, stderr=PIPE, env=env
+    )
+    code = demo["invites"]["contributor"]
+    first.stdin.write(f"/join {code}\n1\n1\n/add\n2\nWe planned peer visits\n".encode())
+    await first.stdin.drain()
+    await _read_until(first.stdout, "question 2 of 6")
+    first.kill()  # SIGKILL: no clean shutdown, no chance to flush anything
+    await first.wait()
+
+    second = await asyncio.create_subprocess_exec(
+        *command, stdin=PIPE, stdout=PIPE, stderr=PIPE, env=env
+    )
+    out, _ = await asyncio.wait_for(second.communicate(b"Visits every Friday\n"), timeout=60)
+    assert "Action taken, question 3 of 6" in out.decode()
+    assert second.returncode == 0
