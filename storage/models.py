@@ -160,7 +160,7 @@ class Invite(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="clusters.id", index=True)
     school_id: int | None = Field(default=None, foreign_key="schools.id")
     role: str = Field(default=RoleName.CONTRIBUTOR, max_length=32)
-    max_uses: int | None = Field(default=1)
+    max_uses: int | None = Field(default=None)  # None: any number of uses
     uses: int = Field(default=0)
     expires_at: datetime | None = _when()
     created_by: int | None = Field(default=None, foreign_key="people.id")

@@ -47,3 +47,12 @@ def test_invalid_setting_is_one_line_naming_it(monkeypatch, variable, value, nam
 def test_missing_config_file(tmp_path) -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_the_shipped_example_config_loads() -> None:
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "deploy" / "diarybot.example.toml"
+    settings = load_settings(example)
+    assert settings.default_language == "pt"
+    assert settings.resolved_database_url.startswith("postgresql://")

@@ -151,3 +151,17 @@ async def test_media_store_keeps_identical_bytes_once(tmp_path) -> None:
     assert len([p for p in (tmp_path / "media").rglob("*") if p.is_file()]) == 2
     with pytest.raises(ValueError):
         store.path_for("../../etc/passwd")
+
+
+async def test_an_invite_without_a_use_limit_serves_many_people(db: Database) -> None:
+    cluster_id, school_id = await _cluster(db)
+    async with db.session() as session:
+        invite = await create_invite(
+            session, cluster_id=cluster_id, school_id=school_id, max_uses=None
+        )
+        assert invite.max_uses is None
+        for n in range(3):
+            _, person = await identity_for(session, platform="t", external_id=f"p{n}")
+            await join_with_code(session, person_id=person.id, code=invite.code)
+        await session.refresh(invite)
+        assert invite.uses == 3 and invite.max_uses is None

@@ -1,0 +1,1 @@
+"""Benchmarks: measured numbers, printed as numbers and ratios, never asserted."""
