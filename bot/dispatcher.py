@@ -72,10 +72,10 @@ class Dispatcher:
 
     async def __call__(self, msg: Incoming) -> None:
         """Handle one message and deliver the replies (the `Dispatch` callback of channels)."""
+        # Replies go out before the chat's next message is handled, so they never interleave.
         async with self.locks.hold(msg.chat.key):
-            replies = await self.handle(msg)
-        for reply in replies:
-            await self.deliver(reply.chat or msg.chat, reply)
+            for reply in await self.handle(msg):
+                await self.deliver(reply.chat or msg.chat, reply)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Run the handlers for one message and commit; returns the replies to deliver."""

@@ -79,6 +79,9 @@ def test_scripted_console_session(tmp_path: Path, language: str) -> None:
         "cora", [*onboarding(codes["coordinator"], language), "/confirm", "1", "1"], tmp_path
     )
     assert t("focus.confirmed_done", title="Peer observation") in out
+    # The lead is told in their own chat, which the console prints with that chat's name.
+    notice = t("focus.notify_confirmed", title="Peer observation", school="Hillview Primary")
+    assert f"[dm-lena] {notice}" in out
 
     script = onboarding(codes["contributor"], language)
     for number in ("1", "2", "3", "4"):
