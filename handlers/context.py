@@ -87,3 +87,8 @@ class Context:
 def say(text: str, *buttons: Button) -> Reply:
     """A text reply in the chat the message came from."""
     return Reply(text=text, buttons=tuple(buttons))
+
+
+def confirm(ctx: Context, question_key: str, yes_key: str) -> Reply:
+    """A yes/no question whose answers come back as the button data `yes` and `no`."""
+    return say(ctx.t(question_key), ctx.choice(yes_key, "yes"), ctx.choice("cancel.no", "no"))

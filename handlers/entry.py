@@ -10,10 +10,10 @@ answer is written to it as it arrives.
 from __future__ import annotations
 
 from bot.messages import Button, Reply
-from handlers.context import Context, say
+from handlers.context import Context, confirm, say
 from handlers.evidence import link_in, take_evidence
 from handlers.onboarding import menu
-from handlers.render import render_entry
+from handlers.render import render_entry, visibility_question
 from handlers.sections import (
     CONTRIBUTOR_SECTIONS,
     COORDINATOR_SECTIONS,
@@ -108,20 +108,9 @@ async def ask(ctx: Context) -> list[Reply]:
     if step == "preview":
         return await _preview(ctx)
     if step == "visibility":
-        return [
-            say(
-                ctx.t("entry.visibility_question"),
-                *(ctx.choice(f"visibility.{v}", v) for v in Visibility),
-            )
-        ]
+        return [visibility_question(ctx)]
     if step == "cancel":
-        return [
-            say(
-                ctx.t("cancel.confirm"),
-                ctx.choice("cancel.yes", "yes"),
-                ctx.choice("cancel.no", "no"),
-            )
-        ]
+        return [confirm(ctx, "cancel.confirm", "cancel.yes")]
     ctx.finish()
     return []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.messages import Reply
-from handlers.context import Context, say
+from handlers.context import Context, confirm, say
 from handlers.onboarding import CONSENT_VERSION
 from storage.diary import delete_entry
 from storage.models import DiaryEntry, EntryStatus, Visibility
@@ -37,7 +37,7 @@ async def ask(ctx: Context) -> list[Reply]:
             )
         ]
     key = "privacy.confirm_withdraw" if ctx.state.step == "withdraw" else "privacy.confirm_delete"
-    return [say(ctx.t(key), ctx.choice("privacy.yes", "yes"), ctx.choice("cancel.no", "no"))]
+    return [confirm(ctx, key, "privacy.yes")]
 
 
 async def _own_entries(ctx: Context) -> list[DiaryEntry]:

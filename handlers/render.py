@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from handlers.context import Context
+from bot.messages import Reply
+from handlers.context import Context, say
 from handlers.sections import QUESTIONS
-from storage.models import DiaryEntry, EvidenceItem
+from storage.models import DiaryEntry, EvidenceItem, Visibility
 
 SNIPPET = 60
 
@@ -45,3 +46,9 @@ def render_entry(ctx: Context, entry: DiaryEntry, items: list[EvidenceItem]) -> 
             )
     lines.append(f"{ctx.t('entry.visibility_label')}: {ctx.t(f'visibility.{entry.visibility}')}")
     return "\n".join(lines)
+
+
+def visibility_question(ctx: Context) -> Reply:
+    """Who may see an entry: the three choices."""
+    buttons = (ctx.choice(f"visibility.{v}", v) for v in Visibility)
+    return say(ctx.t("entry.visibility_question"), *buttons)

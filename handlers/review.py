@@ -7,9 +7,9 @@ leaves an audit record; deletion is soft (the row stays, marked deleted, for the
 from __future__ import annotations
 
 from bot.messages import Button, Reply
-from handlers.context import Context, say
+from handlers.context import Context, confirm, say
 from handlers.evidence import link_in, take_evidence
-from handlers.render import render_entry, snippet
+from handlers.render import render_entry, snippet, visibility_question
 from handlers.sections import QUESTIONS
 from storage.diary import count_entries, delete_entry, entries_of, evidence_of, own_entry, touch
 from storage.models import DiaryEntry, EvidenceItem, Visibility
@@ -66,16 +66,9 @@ async def ask(ctx: Context) -> list[Reply]:
             say(ctx.t("review.remove_which"), *buttons, ctx.choice("review.action.back", "back"))
         ]
     if step == "visibility":
-        buttons = [ctx.choice(f"visibility.{v}", v) for v in Visibility]
-        return [say(ctx.t("entry.visibility_question"), *buttons)]
+        return [visibility_question(ctx)]
     if step == "delete":
-        return [
-            say(
-                ctx.t("review.delete_confirm"),
-                ctx.choice("review.delete_yes", "yes"),
-                ctx.choice("cancel.no", "no"),
-            )
-        ]
+        return [confirm(ctx, "review.delete_confirm", "review.delete_yes")]
     return await _ask_list(ctx)
 
 
