@@ -304,7 +304,7 @@ async def test_privacy_delete_all_removes_every_entry(harness: Harness) -> None:
     await _entry(harness, "ana", "Impact", ["Two"], [])
     await harness.say("ana", "/privacy")
     await harness.press("ana", "Delete all my contributions")
-    assert "2 entries deleted" in text_of(await harness.press("ana", "Yes"))
+    assert "Entries deleted: 2" in text_of(await harness.press("ana", "Yes"))
     assert {e.status for e in await rows(harness, DiaryEntry)} == {"deleted"}
 
 
