@@ -60,6 +60,7 @@ def test_scripted_console_session(tmp_path: Path, language: str) -> None:
     )
     codes = demo["invites"]
     t = Translator(language)
+    assert t.language == language  # no silent fallback to English
     photo = photo_with_gps(tmp_path / "board.jpg")
     sound = voice_note(tmp_path / "voice.wav")
 
