@@ -68,7 +68,9 @@ def media_duration(data: bytes) -> float | None:
 async def _check(ctx: Context, attachment: Attachment) -> None:
     limit = ctx.settings.max_upload_bytes
     if attachment.kind == AttachmentKind.UNSUPPORTED:
-        raise Refused("evidence.unsupported", what=attachment.platform_kind or "?")
+        thing = f"evidence.things.{attachment.platform_kind.lower()}"
+        what = ctx.t(thing if ctx.t.has(thing) else "evidence.things.other")
+        raise Refused("evidence.unsupported", what=what)
     if attachment.size is not None and attachment.size > limit:
         raise Refused("evidence.too_big", size=_mb(attachment.size), limit=_mb(limit))
     if attachment.kind == AttachmentKind.DOCUMENT and not any(
