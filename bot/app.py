@@ -38,9 +38,10 @@ class App:
 
     async def run(self) -> None:
         """Start every channel and run until one of them closes (or the task is cancelled)."""
-        for channel in self.channels.values():
-            await channel.start(self.dispatcher)
         try:
+            # Inside the try: a channel that fails to start still closes the others and the DB.
+            for channel in self.channels.values():
+                await channel.start(self.dispatcher)
             waiters = [asyncio.create_task(c.wait_closed()) for c in self.channels.values()]
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:

@@ -1,0 +1,500 @@
+"""A fake Telegram Bot API server on loopback, and a driver that chats with a bot through it.
+
+`FakeTelegram` speaks real HTTP (aiohttp) on 127.0.0.1 and implements the part of the Bot API
+the bot uses: getMe, getUpdates (long polling; updates below the offset are dropped, as the real
+API does), sendMessage, sendPhoto, sendDocument, answerCallbackQuery, editMessageText, getFile
+and file download, setMyCommands, setWebhook/deleteWebhook (with a webhook set, updates are
+POSTed to it with the secret token header, and getUpdates answers 409 like Telegram). Tests
+inject updates as users and read what the bot sent. `fail` makes the next calls answer 429
+(with `parameters.retry_after`) or 5xx, with the HTTP status equal to the error code, and
+`delay` adds simulated network latency to every answer.
+
+`Chatter` wraps the dispatcher a channel is started with, so a test can wait until an injected
+update has been handled and its replies sent, instead of sleeping. Benchmarks use both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.app import App, build_app
+from bot.channel import Dispatch
+from bot.channels.telegram import TelegramChannel
+from bot.messages import Incoming
+from bot.settings import Settings
+
+TOKEN = "123456:TEST-token"
+BOT_ID = 123456
+JSON_FIELDS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "link_preview_options",
+    "entities",
+    "caption_entities",
+}
+
+
+@dataclass(frozen=True)
+class User:
+    """A Telegram user the test speaks as; their private chat has the same id."""
+
+    id: int
+    first_name: str
+    language_code: str = "en"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
+
+    @property
+    def chat(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "private", "first_name": self.first_name}
+
+
+def group(chat_id: int, title: str) -> dict[str, Any]:
+    """A supergroup chat (Telegram gives groups negative ids)."""
+    return {"id": -abs(chat_id), "type": "supergroup", "title": title}
+
+
+@dataclass
+class Failure:
+    """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error."""
+
+    method: str
+    status: int
+    times: int
+    retry_after: int | float = 1
+    chat_id: int | None = None
+
+
+@dataclass
+class FakeTelegram:
+    """The fake Bot API server; use as `async with FakeTelegram() as fake:`."""
+
+    token: str = TOKEN
+    username: str = "cluster_diary_test_bot"
+    delay: float = 0.0
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    commands: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
+    answered: list[str] = field(default_factory=list)
+    webhook: dict[str, Any] | None = None
+    webhook_statuses: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._failures: list[Failure] = []
+        self._changed = asyncio.Condition()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> FakeTelegram:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._closing = True
+        await self._notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def configure(self, settings: Settings, token: str | None = None, **more: Any) -> Settings:
+        """`settings` pointed at this server (with another token, to test a refused one)."""
+        return settings.model_copy(
+            update={
+                "telegram_token": SecretStr(token or self.token),
+                "telegram_api_url": self.api_url,
+                "telegram_file_url": f"http://127.0.0.1:{self.port}/file/bot",
+                **more,
+            }
+        )
+
+    # --- what tests do -------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        times: int = 1,
+        retry_after: int | float = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next `times` calls of `method` fail with HTTP `status`."""
+        self._failures.append(Failure(method, status, times, retry_after, chat_id))
+
+    def add_file(self, data: bytes, path: str) -> dict[str, Any]:
+        """Keep `data` for download; returns the file fields a message carries."""
+        number = next(self._file_ids)
+        file_id = f"file-{number}"
+        self.files[file_id] = (f"{number}/{path}", data)
+        return {"file_id": file_id, "file_unique_id": f"u{number}", "file_size": len(data)}
+
+    async def message(
+        self, user: User, text: str = "", *, chat: dict[str, Any] | None = None, **content: Any
+    ) -> dict[str, Any]:
+        """Inject a message from `user` (in their private chat unless `chat` is given).
+
+        `content` holds raw Bot API message fields (`photo=[...]`, `sticker={...}`, ...). A
+        text starting with "/" gets its `bot_command` entity, as Telegram adds one.
+        """
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat or user.chat,
+            "from": user.as_json(),
+            **content,
+        }
+        if text:
+            message["text"] = text
+            if text.startswith("/"):
+                length = len(text.split(maxsplit=1)[0])
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        await self.inject({"message": message})
+        return message
+
+    async def press(self, user: User, label: str, *, chat: dict[str, Any] | None = None) -> None:
+        """Press the button labelled `label` under the bot's latest message offering it."""
+        chat_id = (chat or user.chat)["id"]
+        for message in reversed(self.sent):
+            if message["chat"]["id"] != chat_id:
+                continue
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        await self.inject(
+                            {
+                                "callback_query": {
+                                    "id": f"q{next(self._message_ids)}",
+                                    "from": user.as_json(),
+                                    "message": {k: v for k, v in message.items() if k != "bytes"},
+                                    "chat_instance": str(chat_id),
+                                    "data": button["callback_data"],
+                                }
+                            }
+                        )
+                        return
+        raise AssertionError(f"no button {label!r} has been offered in chat {chat_id}")
+
+    async def inject(self, body: dict[str, Any]) -> int:
+        """Queue an update (or POST it to the webhook, when one is set); returns its id."""
+        update = {"update_id": next(self._update_ids), **body}
+        if self.webhook is None:
+            self._updates.append(update)
+            await self._notify()
+            return update["update_id"]
+        headers = {}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.webhook["url"], json=update, headers=headers) as answer,
+        ):
+            self.webhook_statuses.append(answer.status)
+        return update["update_id"]
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """Everything the bot posted in one chat, oldest first."""
+        return [m for m in self.sent if m["chat"]["id"] == chat_id]
+
+    async def wait_until(self, condition: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until `condition()` holds; it is checked after every call the bot makes."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(condition)
+
+    # --- the Bot API ---------------------------------------------------------------------
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params, files = await _read_params(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        failure = self._failure(method, params)
+        if failure is not None:
+            return failure
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found: method not found")
+        self.calls.append((method, params))
+        try:
+            result = await handler(params, files)
+        except _ApiError as exc:
+            return _error(exc.status, exc.description)
+        finally:
+            await self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    def _failure(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        for failure in self._failures:
+            if failure.method != method or failure.times <= 0:
+                continue
+            if failure.chat_id is not None and int(params.get("chat_id", 0)) != failure.chat_id:
+                continue
+            failure.times -= 1
+            if failure.status == 429:
+                description = f"Too Many Requests: retry after {failure.retry_after}"
+                return _error(429, description, {"retry_after": failure.retry_after})
+            return _error(failure.status, "Bad Gateway" if failure.status == 502 else "Error")
+        return None
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        wanted = request.match_info["path"]
+        for path, data in self.files.values():
+            if path == wanted:
+                return web.Response(body=data)
+        return web.Response(status=404)
+
+    async def _m_getMe(self, params: dict, files: dict) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Cluster Diary",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_getUpdates(self, params: dict, files: dict) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(params.get("offset") or 0)
+        # Confirmed updates are forgotten for good, as on the real server.
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        timeout = float(params.get("timeout") or 0)
+        if not self._updates and timeout > 0 and not self._closing:
+            async with self._changed:
+                try:
+                    async with asyncio.timeout(timeout):
+                        await self._changed.wait_for(lambda: self._updates or self._closing)
+                except TimeoutError:
+                    pass
+        return self._updates[: int(params.get("limit") or 100)]
+
+    async def _m_setWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
+        return True
+
+    async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook = None
+        if str(params.get("drop_pending_updates")).lower() == "true":
+            self._updates.clear()
+        return True
+
+    async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
+        pairs = [(c["command"], c["description"]) for c in params["commands"]]
+        self.commands[params.get("language_code")] = pairs
+        return True
+
+    async def _m_sendMessage(self, params: dict, files: dict) -> dict[str, Any]:
+        return self._post(params, text=params["text"])
+
+    async def _m_sendPhoto(self, params: dict, files: dict) -> dict[str, Any]:
+        stored = self.add_file(files["photo"], "photo.jpg")
+        photo = [{**stored, "width": 640, "height": 480}]
+        return self._post(params, photo=photo, bytes=files["photo"])
+
+    async def _m_sendDocument(self, params: dict, files: dict) -> dict[str, Any]:
+        data = files["document"]
+        document = {**self.add_file(data, "document"), "file_name": params.get("_filename")}
+        return self._post(params, document=document, bytes=data)
+
+    async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+        self.answered.append(params["callback_query_id"])
+        return True
+
+    async def _m_editMessageText(self, params: dict, files: dict) -> dict[str, Any]:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        for message in self.sent:
+            if message["chat"]["id"] == chat_id and message["message_id"] == message_id:
+                message["text"] = params["text"]
+                message.pop("reply_markup", None)
+                if "reply_markup" in params:
+                    message["reply_markup"] = params["reply_markup"]
+                return message
+        raise _ApiError(400, "Bad Request: message to edit not found")
+
+    async def _m_getFile(self, params: dict, files: dict) -> dict[str, Any]:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        path, data = self.files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u",
+            "file_size": len(data),
+            "file_path": path,
+        }
+
+    def _post(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Cluster Diary"},
+            **content,
+        }
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        self.sent.append(message)
+        # The bot gets the message back without the bytes the test keeps for itself.
+        return {k: v for k, v in message.items() if k != "bytes"}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _error(status: int, description: str, parameters: dict | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
+
+
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The call's parameters (PTB sends a form, or multipart when uploading) and its files."""
+    if request.content_type == "application/json":
+        return await request.json(), {}
+    params: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    for name, value in (await request.post()).items():
+        if isinstance(value, web.FileField):
+            files[name] = value.file.read()
+            params["_filename"] = value.filename
+        else:
+            params[name] = json.loads(value) if name in JSON_FIELDS else value
+    return params, files
+
+
+class Chatter:
+    """Chats with a running bot through the fake server, waiting until each update is handled.
+
+    Start the channel with `chatter.dispatch` in place of the app's dispatcher: it counts the
+    messages each chat has had handled (replies included), so `say`/`press`/`send` return once
+    the bot has answered, with the messages it posted meanwhile.
+    """
+
+    def __init__(self, fake: FakeTelegram, dispatch: Dispatch) -> None:
+        self.fake = fake
+        self._dispatch = dispatch
+        self._handled: defaultdict[str, int] = defaultdict(int)
+        self._expected: defaultdict[str, int] = defaultdict(int)
+        self._done = asyncio.Condition()
+
+    async def dispatch(self, msg: Incoming) -> None:
+        try:
+            await self._dispatch(msg)
+        finally:
+            async with self._done:
+                self._handled[msg.chat.chat_id] += 1
+                self._done.notify_all()
+
+    async def say(
+        self, user: User, text: str = "", *, chat: dict | None = None, **content: Any
+    ) -> list[dict[str, Any]]:
+        """Send a message as `user` and return what the bot posted (anywhere) until handled."""
+        return await self._handled_after(
+            (chat or user.chat)["id"], self.fake.message(user, text, chat=chat, **content)
+        )
+
+    async def press(
+        self, user: User, label: str, *, chat: dict | None = None
+    ) -> list[dict[str, Any]]:
+        """Press a button as `user` and return what the bot posted until handled."""
+        chat_id = (chat or user.chat)["id"]
+        return await self._handled_after(chat_id, self.fake.press(user, label, chat=chat))
+
+    async def _handled_after(self, chat_id: int, injecting: Any) -> list[dict[str, Any]]:
+        before = len(self.fake.sent)
+        key = str(chat_id)
+        self._expected[key] += 1
+        await injecting
+        async with asyncio.timeout(15), self._done:
+            await self._done.wait_for(lambda: self._handled[key] >= self._expected[key])
+        return self.fake.sent[before:]
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """The texts and captions of posted messages, joined, for substring assertions."""
+    return "\n".join(m.get("text") or m.get("caption") or "" for m in messages)
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    """The button labels under a posted message."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [button["text"] for row in rows for button in row]
+
+
+@dataclass
+class RunningBot:
+    """The app with its Telegram channel, and a chatter to talk to it."""
+
+    app: App
+    channel: TelegramChannel
+    chat: Chatter
+
+
+@asynccontextmanager
+async def telegram_bot(
+    settings: Settings, fake: FakeTelegram, **channel_options: Any
+) -> AsyncIterator[RunningBot]:
+    """The whole bot on Telegram, pointed at `fake`, running until the block ends."""
+    channel = TelegramChannel(fake.configure(settings), **channel_options)
+    app = await build_app(settings, {channel.platform: channel})
+    chatter = Chatter(fake, app.dispatcher)
+    try:
+        await channel.start(chatter.dispatch)
+        yield RunningBot(app, channel, chatter)
+    finally:
+        await channel.stop()
+        await app.db.close()
