@@ -1,0 +1,309 @@
+"""The Matrix channel: the bot as a Matrix account, through matrix-nio, encrypted rooms included.
+
+One sync loop receives everything. Each sync response is handled in three steps: encryption
+housekeeping (keys uploaded, queried, claimed; to-device messages sent), invites answered (joined
+when the inviter's homeserver is allowed, declined otherwise), and each new message of a joined
+room put in the inbox (`matrix_inbox`), which dispatches a room's messages in timeline order.
+Replies, uploads and downloads go through the outbox (`matrix_outbox`).
+
+The sync token is saved once every message of its batch (and of all earlier batches) has been
+handled, so a restart continues exactly after the last answered message: nothing is answered
+twice after a clean stop, and nothing is lost after a crash (the unfinished batch comes again).
+The very first start skips the history the account already had; in a room the bot has just
+joined, only what was said from its invitation on is answered.
+
+Trust policy for unverified devices (see docs/matrix.md): the bot reads messages from, and
+shares its room keys with, every device of the people in a room without interactive
+verification. Who may use the bot is decided by invite codes and consent, not by device trust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    RoomMemberEvent,
+    SyncError,
+    SyncResponse,
+    UploadFilterResponse,
+)
+
+from bot.channel import ChannelError, Dispatch
+from bot.channels.matrix_events import PLATFORM, server_of
+from bot.channels.matrix_inbox import Inbox
+from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, backoff, is_transient
+from bot.channels.matrix_session import SavedValues, log_in
+from bot.messages import Attachment, ChatRef, Reply
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+# A busy room must never lose messages between two syncs: the default limit of 10 would.
+SYNC_FILTER = {
+    "room": {
+        "timeline": {"limit": 1000},
+        "state": {"lazy_load_members": False},
+        "ephemeral": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+    },
+    "presence": {"not_types": ["*"]},
+}
+# The first sync of a new bot answers nothing, so it needs no history.
+FIRST_SYNC_FILTER = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}}}
+
+
+class MatrixChannel:
+    """A Matrix account driven by the bot."""
+
+    platform = PLATFORM
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.user_id = settings.matrix_user_id or ""
+        own = server_of(self.user_id)
+        self.allowed_servers = set(settings.matrix_allowed_servers or [own])
+        self._saved = SavedValues(db, self.user_id)
+        self._client: AsyncClient | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+        self._checkpoint: asyncio.Task[None] | None = None
+        self._saved_token: str | None = None
+        self._born_ms = 0
+        self._outbox: Outbox | None = None
+        self._inbox: Inbox | None = None
+        self._filter: str = ""
+        self._answered_invites: set[str] = set()
+
+    @property
+    def client(self) -> AsyncClient:
+        """The logged-in nio client."""
+        if self._client is None:
+            raise ChannelError("the Matrix channel has not been started")
+        return self._client
+
+    @property
+    def outbox(self) -> Outbox:
+        """Where replies go out and attachments come in."""
+        if self._outbox is None:
+            raise ChannelError("the Matrix channel has not been started")
+        return self._outbox
+
+    @property
+    def inbox(self) -> Inbox:
+        """Where new events wait their turn to be dispatched."""
+        if self._inbox is None:
+            raise ChannelError("the Matrix channel has not been started")
+        return self._inbox
+
+    async def start(self, dispatch: Dispatch) -> None:
+        """Log in (or restore the saved login), sync once, and keep syncing in the background."""
+        homeserver = self.settings.matrix_homeserver
+        if not homeserver or not self.user_id.startswith("@") or ":" not in self.user_id:
+            raise ChannelError("set DIARYBOT_MATRIX_HOMESERVER and DIARYBOT_MATRIX_USER_ID")
+        store = self.settings.data_dir / "matrix"
+        # Private: the crypto store holds the device's secret keys.
+        await asyncio.to_thread(store.mkdir, parents=True, exist_ok=True, mode=0o700)
+        config = AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,  # ours are saved in the database, after handling
+            max_timeouts=0,  # network errors are retried here, with backoff
+        )
+        self._client = AsyncClient(homeserver, self.user_id, store_path=str(store), config=config)
+        self._outbox = Outbox(self._client, self._saved)
+        self._inbox = Inbox(self._client, self._outbox, dispatch)
+        try:
+            await log_in(self.client, self.settings, self._saved)
+            self._filter = await self._upload_filter()
+            self._saved_token = await self._saved.get("sync_token")
+            self._born_ms = await self._first_sync_time()
+            first = await self._sync(first=True)
+        except NETWORK_ERRORS as exc:
+            await self.client.close()
+            raise ChannelError(f"cannot reach the Matrix homeserver {homeserver}: {exc}") from exc
+        except BaseException:
+            await self.client.close()
+            raise
+        if isinstance(first, SyncError):
+            await self.client.close()
+            raise ChannelError(f"the first Matrix sync failed: {first.message}")
+        self._sync_task = asyncio.create_task(self._sync_loop())
+
+    async def wait_closed(self) -> None:
+        """Return when the sync loop ends: after `stop`, or with `ChannelError` if it failed."""
+        if self._sync_task is not None:
+            with suppress(asyncio.CancelledError):
+                await self._sync_task
+
+    async def stop(self) -> None:
+        """Stop syncing, finish the messages already received, save the sync token, log off."""
+        if self._sync_task is not None and not self._sync_task.done():
+            self._sync_task.cancel()
+            with suppress(asyncio.CancelledError, ChannelError):
+                await self._sync_task
+        if self._inbox is not None:
+            await self._inbox.drain()
+        if self._checkpoint is not None:
+            await self._checkpoint
+        if self._client is not None:
+            await self._client.close()
+
+    async def send(self, chat: ChatRef, reply: Reply) -> None:
+        """Deliver a reply to a room the bot is in.
+
+        Raises:
+            ChannelError: the bot is not in the room, or the homeserver kept refusing.
+        """
+        room = self.client.rooms.get(chat.chat_id)
+        if room is None:
+            raise ChannelError(f"the bot is not in the Matrix room {chat.chat_id}")
+        await self.outbox.send(room, reply)
+
+    async def download(self, attachment: Attachment) -> bytes:
+        """Fetch (and decrypt) the file of an attachment that arrived in a Matrix room."""
+        return await self.outbox.download(attachment)
+
+    # The sync loop ------------------------------------------------------------------------
+
+    async def _upload_filter(self) -> str:
+        response = await self.client.upload_filter(**SYNC_FILTER)
+        if not isinstance(response, UploadFilterResponse):
+            raise ChannelError(f"the Matrix homeserver refused the sync filter: {response}")
+        return response.filter_id
+
+    async def _sync_loop(self) -> None:
+        """Sync until cancelled; only a login that can no longer be renewed ends it."""
+        failures = 0
+        while True:
+            try:
+                response = await self._sync()
+                if isinstance(response, SyncResponse):
+                    failures = 0
+                    continue
+                if response.status_code == "M_UNKNOWN_TOKEN":
+                    if not response.soft_logout:
+                        # A new device needs a fresh client and crypto store: a restart.
+                        raise ChannelError(
+                            "the bot's Matrix session was signed out; start the bot again to "
+                            "log in as a new device"
+                        )
+                    await log_in(self.client, self.settings, self._saved)
+                    continue
+                problem: object = response
+            except ChannelError:
+                raise
+            except Exception as exc:  # a bot that goes silent is worse than one that retries
+                problem = exc
+            failures += 1
+            log.warning("Matrix sync failed (%s); trying again", problem)
+            await asyncio.sleep(backoff(failures))
+
+    async def _sync(self, *, first: bool = False) -> SyncResponse | SyncError:
+        """One sync; the first after a start brings every room's full state (nio keeps none)."""
+        since = self._saved_token if first else None
+        fresh = first and since is None
+        response = await self.client.sync(
+            timeout=0 if first else SYNC_TIMEOUT_MS,
+            sync_filter=FIRST_SYNC_FILTER if fresh else self._filter,
+            since=since,
+            full_state=first or None,
+        )
+        if isinstance(response, SyncResponse):
+            await self._keep_keys()
+            await self._answer_invites()
+            self._schedule(response, warn_if_limited=not fresh)
+            self.inbox.synced()
+        return response
+
+    async def _keep_keys(self) -> None:
+        """What nio's sync_forever does between syncs for end-to-end encryption."""
+        client = self.client
+        if client.outgoing_to_device_messages:
+            await client.send_to_device_messages()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+
+    async def _answer_invites(self) -> None:
+        """Join rooms people on allowed homeservers invite the bot to; decline the others."""
+        invited = self.client.invited_rooms
+        self._answered_invites &= set(invited)
+        for room_id, room in list(invited.items()):
+            if room_id in self._answered_invites:
+                continue
+            inviter = room.inviter or ""
+            allowed = "*" in self.allowed_servers or server_of(inviter) in self.allowed_servers
+            answer = self.client.join(room_id) if allowed else self.client.room_leave(room_id)
+            response = await answer
+            if isinstance(response, ErrorResponse):
+                log.warning("answering the invite to %s failed: %s", room_id, response)
+                if is_transient(response):
+                    continue  # tried again after the next sync
+            elif not allowed:
+                log.info("declined %s's invite: %s is not allowed", inviter, server_of(inviter))
+            self._answered_invites.add(room_id)
+
+    def _schedule(self, response: SyncResponse, *, warn_if_limited: bool) -> None:
+        """Start a task per new message, then save the sync token once they are all done."""
+        tasks: list[asyncio.Task[None]] = []
+        for room_id, info in response.rooms.join.items():
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            events = self._since_bot_arrived(info.timeline.events)
+            # A newly joined room always comes "limited": it has a past, none of it for the bot.
+            arrived = len(events) < len(info.timeline.events)
+            if info.timeline.limited and warn_if_limited and not arrived:
+                log.warning("room %s had more new events than one sync returns", room_id)
+            for event in events:
+                # Older than the bot's very first sync: history, not something said to it.
+                if getattr(event, "server_timestamp", 0) >= self._born_ms:
+                    tasks.append(self.inbox.put(room, event))
+        previous = self._checkpoint
+        self._checkpoint = asyncio.create_task(
+            self._save_sync_token(response.next_batch, previous, tasks)
+        )
+
+    async def _first_sync_time(self) -> int:
+        """When this bot account first synced (milliseconds), saved at the very first start."""
+        saved = await self._saved.get("first_sync_at")
+        if saved is None:
+            saved = str(int(time.time() * 1000))
+            await self._saved.set("first_sync_at", saved)
+        return int(saved)
+
+    def _since_bot_arrived(self, events: list[Any]) -> list[Any]:
+        """The events after the bot's invitation (or join) when it is in this timeline."""
+        for index, event in enumerate(events):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership in ("invite", "join")
+                and event.prev_membership not in ("invite", "join")
+            ):
+                return events[index + 1 :]
+        return events
+
+    async def _save_sync_token(
+        self, token: str, previous: asyncio.Task[None] | None, tasks: list[asyncio.Task[None]]
+    ) -> None:
+        waiting = [*tasks, *([previous] if previous else [])]
+        if waiting:
+            await asyncio.wait(waiting)
+        if token == self._saved_token:
+            return
+        try:
+            await self._saved.set("sync_token", token)
+            self._saved_token = token
+        except Exception:  # the next batch saves a newer token; a restart repeats this one
+            log.exception("saving the Matrix sync token failed")

@@ -1,0 +1,94 @@
+"""Neutral replies to Matrix message contents: the outbound half of the Matrix adapter.
+
+Text goes out with a plain `body` for every client and an HTML `formatted_body` built only from
+escaped text, so nothing a person typed (and the bot repeats) can inject markup. Choice buttons
+become a numbered list; the adapter remembers them so a typed number picks the choice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+from html import escape
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from bot.messages import Button
+
+HTML = "org.matrix.custom.html"
+
+
+def text_content(text: str, buttons: tuple[Button, ...] = ()) -> dict[str, Any]:
+    """An `m.text` content for `text`, with `buttons` as numbered options after it."""
+    body_parts = [text] if text else []
+    html_parts = [escape(text).replace("\n", "<br/>")] if text else []
+    if buttons:
+        body_parts.append("\n".join(f"{n}. {b.label}" for n, b in enumerate(buttons, 1)))
+        html_parts.append(
+            "<ol>" + "".join(f"<li>{escape(b.label)}</li>" for b in buttons) + "</ol>"
+        )
+    return {
+        "msgtype": "m.text",
+        "body": "\n\n".join(body_parts),
+        "format": HTML,
+        # The list is a block of its own, so it needs no line break in front.
+        "formatted_body": "".join(html_parts),
+    }
+
+
+def media_content(
+    data: bytes,
+    *,
+    msgtype: str,
+    filename: str,
+    mime: str,
+    url: str,
+    file_keys: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The content of an uploaded image or file (`file_keys` set for an encrypted upload)."""
+    info: dict[str, Any] = {"mimetype": mime, "size": len(data)}
+    if msgtype == "m.image":
+        info.update(image_size(data))
+    content: dict[str, Any] = {"msgtype": msgtype, "body": filename, "filename": filename}
+    if file_keys is not None:
+        content["file"] = {"url": url, **file_keys}
+    else:
+        content["url"] = url
+    content["info"] = info
+    return content
+
+
+def image_size(data: bytes) -> dict[str, int]:
+    """`w` and `h` of an image, read from its header (empty when it is not an image)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return {"w": image.width, "h": image.height}
+    except (UnidentifiedImageError, OSError):
+        return {}
+
+
+def photo_mime(data: bytes) -> tuple[str, str]:
+    """The MIME type and a file name for a photo, from what the bytes are."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = (image.format or "jpeg").lower()
+    except (UnidentifiedImageError, OSError):
+        kind = "jpeg"
+    return f"image/{kind}", f"photo.{'jpg' if kind == 'jpeg' else kind}"
+
+
+def document_mime(filename: str) -> str:
+    """The MIME type of a document from its name."""
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def buttons_to_json(buttons: tuple[Button, ...]) -> str:
+    """Remembered buttons as stored between restarts."""
+    return json.dumps([[b.label, b.data] for b in buttons])
+
+
+def buttons_from_json(text: str) -> tuple[Button, ...]:
+    """Buttons stored by `buttons_to_json`."""
+    return tuple(Button(label, data) for label, data in json.loads(text))

@@ -1,0 +1,158 @@
+"""Matrix events to neutral messages: the inbound half of the Matrix adapter.
+
+Everything here works on the plain event dictionaries of the client-server API (a decrypted
+event looks the same as a clear one), so it can be tested without a homeserver. The adapter
+decides which events to translate; this module decides what they mean.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.messages import Attachment, AttachmentKind, ChatKind, ChatRef, Incoming, Sender
+
+PLATFORM = "matrix"
+
+MEDIA_KINDS = {
+    "m.image": AttachmentKind.PHOTO,
+    "m.audio": AttachmentKind.AUDIO,
+    "m.video": AttachmentKind.VIDEO,
+    "m.file": AttachmentKind.DOCUMENT,
+}
+TEXT_TYPES = ("m.text", "m.emote")
+# Element marks recorded voice messages with the unstable MSC3245 key; `m.voice` is its stable name.
+VOICE_KEYS = ("org.matrix.msc3245.voice", "m.voice")
+# Other event types a person may send into the conversation, refused with a clear reply.
+UNSUPPORTED_TYPES = {
+    "m.sticker": "sticker",
+    "org.matrix.msc3381.poll.start": "poll",
+    "m.poll.start": "poll",
+}
+
+
+def chat_for(room_id: str, *, members: int, name: str | None, title: str) -> ChatRef:
+    """The neutral chat of a room.
+
+    A room with just the bot and one person is a private chat, unless it has a name: a coordinator
+    may create the hub room ("Cluster 3 hub"), invite the bot and link it before inviting anyone
+    else, and it must already count as a group then.
+    """
+    kind = ChatKind.PRIVATE if members <= 2 and not name else ChatKind.GROUP
+    return ChatRef(PLATFORM, room_id, kind, title=title)
+
+
+def server_of(user_id: str) -> str:
+    """The homeserver part of a Matrix user id (`@ana:school.example` gives `school.example`)."""
+    return user_id.partition(":")[2]
+
+
+def is_reply_worthy(source: dict[str, Any], own_user_id: str) -> bool:
+    """Whether an event is something a person said to the bot (not the bot, a notice, an edit)."""
+    if source.get("sender") == own_user_id or "redacted_because" in source.get("unsigned", {}):
+        return False
+    event_type = source.get("type")
+    if event_type in UNSUPPORTED_TYPES:
+        return True
+    if event_type != "m.room.message":
+        return False
+    content = source.get("content") or {}
+    relation = content.get("m.relates_to") or {}
+    # Edits repeat a message already answered; notices are what other bots send (no loops).
+    return relation.get("rel_type") != "m.replace" and content.get("msgtype") != "m.notice"
+
+
+def to_incoming(source: dict[str, Any], *, chat: ChatRef, sender: Sender) -> Incoming:
+    """Translate one message event (see `is_reply_worthy`) into a neutral message."""
+    content = source.get("content") or {}
+    base = Incoming(
+        chat=chat,
+        sender=sender,
+        message_id=str(source.get("event_id", "")),
+        received_at=_timestamp(source.get("origin_server_ts")),
+    )
+    event_type = source.get("type")
+    if event_type in UNSUPPORTED_TYPES:
+        return _with(base, _unsupported(UNSUPPORTED_TYPES[event_type]))
+    msgtype = content.get("msgtype")
+    if msgtype in TEXT_TYPES:
+        return replace(base, text=_without_reply_fallback(content))
+    if msgtype in MEDIA_KINDS:
+        return _with(base, media_attachment(content))
+    return _with(base, _unsupported(str(msgtype or event_type)))
+
+
+def media_attachment(content: dict[str, Any]) -> Attachment:
+    """The attachment of an `m.image`/`m.audio`/`m.video`/`m.file` message.
+
+    `ref` is JSON: the mxc URI, plus for an encrypted file its key, IV and hash (the `file`
+    object of the event), which is all `MatrixChannel.download` needs to fetch and decrypt it.
+    """
+    msgtype = content.get("msgtype", "")
+    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    encrypted = content.get("file") if isinstance(content.get("file"), dict) else None
+    url = encrypted.get("url") if encrypted else content.get("url")
+    if not isinstance(url, str) or not url.startswith("mxc://"):
+        return _unsupported(f"{msgtype} without a file")
+    kind = MEDIA_KINDS[msgtype]
+    if kind == AttachmentKind.AUDIO and any(key in content for key in VOICE_KEYS):
+        kind = AttachmentKind.VOICE
+    body = str(content.get("body") or "")
+    # Since Matrix 1.10 a `filename` next to a different `body` makes the body a caption.
+    filename = str(content.get("filename") or body) or None
+    caption = body if content.get("filename") and body and body != filename else None
+    mime = info.get("mimetype") or mimetypes.guess_type(filename or "")[0]
+    duration_ms = info.get("duration")
+    size = info.get("size")
+    ref = {"url": url, "file": encrypted} if encrypted else {"url": url}
+    return Attachment(
+        kind=kind,
+        ref=json.dumps(ref, sort_keys=True),
+        mime=str(mime or "application/octet-stream"),
+        size=size if isinstance(size, int) else None,
+        filename=filename,
+        duration_s=duration_ms / 1000 if isinstance(duration_ms, int | float) else None,
+        caption=caption,
+        platform_kind=msgtype,
+    )
+
+
+def parse_ref(ref: str) -> dict[str, Any]:
+    """The mxc URI (`url`) and encryption secrets (`file`, if any) in an attachment's `ref`.
+
+    Raises:
+        ValueError: `ref` was not made by `media_attachment`.
+    """
+    loaded = json.loads(ref)
+    if not isinstance(loaded, dict) or not str(loaded.get("url", "")).startswith("mxc://"):
+        raise ValueError(f"not a Matrix attachment reference: {ref[:80]!r}")
+    return loaded
+
+
+def _unsupported(what: str) -> Attachment:
+    return Attachment(kind=AttachmentKind.UNSUPPORTED, ref="", platform_kind=what)
+
+
+def _with(base: Incoming, attachment: Attachment) -> Incoming:
+    return replace(base, attachments=(attachment,))
+
+
+def _without_reply_fallback(content: dict[str, Any]) -> str:
+    """The body without the quoted message older clients put in front of a reply."""
+    body = str(content.get("body") or "")
+    relation = content.get("m.relates_to") or {}
+    if "m.in_reply_to" not in relation or not body.startswith("> "):
+        return body
+    lines = body.split("\n")
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).lstrip("\n")
+
+
+def _timestamp(milliseconds: object) -> datetime:
+    if isinstance(milliseconds, int):
+        return datetime.fromtimestamp(milliseconds / 1000, UTC)
+    return datetime.now(UTC)

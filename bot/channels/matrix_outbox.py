@@ -1,0 +1,187 @@
+"""Sending to and fetching from the Matrix homeserver, with retries, and the offered choices.
+
+Every request goes through `Outbox.request`: nio itself waits out `M_LIMIT_EXCEEDED` for as long
+as the homeserver's `retry_after_ms` asks (without limit); network errors and 5xx answers are
+retried here with exponential backoff; anything else, or still failing after the retries,
+raises `ChannelError`, which the dispatcher logs, so a reply is never dropped silently. A send
+keeps one transaction id over all its attempts, so the homeserver stores a retried message once.
+
+Choice buttons are sent as a numbered list; the outbox remembers the last list per room (in
+memory and in the database, so it survives a restart) and turns a typed number into that choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+from uuid import uuid4
+
+from aiohttp import ClientError
+from nio import AsyncClient, ErrorResponse, MatrixRoom, Response
+from nio.crypto import decrypt_attachment
+from nio.exceptions import EncryptionError, LocalProtocolError
+
+from bot.channel import ChannelError
+from bot.channels.matrix_content import (
+    buttons_from_json,
+    buttons_to_json,
+    document_mime,
+    media_content,
+    photo_mime,
+    text_content,
+)
+from bot.channels.matrix_events import parse_ref
+from bot.channels.matrix_session import SavedValues
+from bot.messages import Attachment, Button, Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+RETRY_CAP_S = 30.0
+NETWORK_ERRORS = (ClientError, TimeoutError)
+
+
+def is_transient(response: ErrorResponse) -> bool:
+    """Whether an error answer may go away when asked again (no answer, 5xx, rate limit)."""
+    status = getattr(getattr(response, "transport_response", None), "status", 0) or 0
+    return status == 0 or status >= 500 or status == 429
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1`: 0.5, 1, 2, 4, ... up to `RETRY_CAP_S`."""
+    return min(RETRY_CAP_S, 0.5 * 2 ** (attempt - 1))
+
+
+class Outbox:
+    """Replies out, attachments in, choices remembered; for one logged-in client."""
+
+    def __init__(self, client: AsyncClient, saved: SavedValues) -> None:
+        self.client = client
+        self.saved = saved
+        self._choices: dict[str, tuple[Button, ...]] = {}
+
+    async def send(self, room: MatrixRoom, reply: Reply) -> None:
+        """Send the photo or document first (uploaded), then the text with its choices."""
+        if reply.photo is not None:
+            mime, name = photo_mime(reply.photo)
+            await self._send_file(room, reply.photo, "m.image", reply.filename or name, mime)
+        if reply.document is not None:
+            name = reply.filename or "document"
+            await self._send_file(room, reply.document, "m.file", name, document_mime(name))
+        if reply.buttons:
+            await self._remember(room.room_id, reply.buttons)
+        if reply.text or reply.buttons:
+            await self._send_message(room, text_content(reply.text, reply.buttons))
+
+    async def download(self, attachment: Attachment) -> bytes:
+        """Fetch a file through the authenticated media API, decrypting it if it was encrypted."""
+        try:
+            ref = parse_ref(attachment.ref)
+        except ValueError as exc:
+            raise ChannelError(str(exc)) from exc
+        response = await self.request(
+            f"downloading {ref['url']}", lambda: self.client.download(mxc=ref["url"])
+        )
+        data: bytes = response.body  # type: ignore[attr-defined]
+        secret = ref.get("file")
+        if not secret:
+            return data
+        try:
+            return await asyncio.to_thread(
+                decrypt_attachment,
+                data,
+                secret["key"]["k"],
+                secret["hashes"]["sha256"],
+                secret["iv"],
+            )
+        except (EncryptionError, KeyError, TypeError) as exc:
+            raise ChannelError(f"cannot decrypt {ref['url']}: {exc}") from exc
+
+    async def pick(self, msg: Incoming) -> Incoming:
+        """A typed number becomes a press of that option in the room's last choices."""
+        text = msg.text.strip()
+        if msg.attachments or not text.isdigit() or len(text) > 3:
+            return msg
+        room_id = msg.chat.chat_id
+        choices = self._choices.get(room_id)
+        if choices is None:
+            stored = await self.saved.get(f"buttons:{room_id}")
+            choices = self._choices[room_id] = buttons_from_json(stored or "[]")
+        number = int(text)
+        if 1 <= number <= len(choices):
+            return replace(msg, text="", button=choices[number - 1].data)
+        return msg
+
+    async def request(self, what: str, call: Callable[[], Awaitable[Response]]) -> Response:
+        """Run a homeserver request, retrying network errors and 5xx answers with backoff.
+
+        Raises:
+            ChannelError: the request was refused, or still failed after `ATTEMPTS` tries.
+        """
+        problem = ""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = await call()
+            except NETWORK_ERRORS as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            except LocalProtocolError as exc:
+                raise ChannelError(f"{what} failed: {exc}") from exc
+            else:
+                if not isinstance(response, ErrorResponse):
+                    return response
+                problem = str(response)
+                if not is_transient(response):
+                    raise ChannelError(f"{what} failed: {problem}")
+            if attempt < ATTEMPTS:
+                log.warning("%s failed (%s); trying again", what, problem)
+                await asyncio.sleep(backoff(attempt))
+        raise ChannelError(f"{what} failed {ATTEMPTS} times: {problem}")
+
+    async def _remember(self, room_id: str, buttons: tuple[Button, ...]) -> None:
+        if self._choices.get(room_id) != buttons:
+            self._choices[room_id] = buttons
+            await self.saved.set(f"buttons:{room_id}", buttons_to_json(buttons))
+
+    async def _send_message(self, room: MatrixRoom, content: dict[str, Any]) -> None:
+        transaction = uuid4().hex
+        await self.request(
+            f"sending to {room.room_id}",
+            lambda: self.client.room_send(
+                room.room_id,
+                "m.room.message",
+                content,
+                tx_id=transaction,
+                # The trust policy (docs/matrix.md): keys go to every device in the room.
+                ignore_unverified_devices=True,
+            ),
+        )
+
+    async def _send_file(
+        self, room: MatrixRoom, data: bytes, msgtype: str, filename: str, mime: str
+    ) -> None:
+        keys: dict[str, Any] = {}
+
+        async def upload() -> Response:
+            response, decryption = await self.client.upload(
+                lambda *_: data,
+                content_type=mime,
+                filename=filename,
+                encrypt=room.encrypted,
+                filesize=len(data),
+            )
+            keys.update(decryption or {})
+            return response
+
+        uploaded = await self.request(f"uploading {filename}", upload)
+        content = media_content(
+            data,
+            msgtype=msgtype,
+            filename=filename,
+            mime=mime,
+            url=uploaded.content_uri,  # type: ignore[attr-defined]
+            file_keys=keys if room.encrypted else None,
+        )
+        await self._send_message(room, content)

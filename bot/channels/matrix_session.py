@@ -1,0 +1,102 @@
+"""Logging the Matrix bot in once and staying that device: values kept in the database.
+
+The device id, access token and sync token are saved as channel values (platform `matrix`,
+keys prefixed with the bot's user id, so a changed account never picks up another's token).
+A restart restores the saved login instead of creating a new device, which keeps the device's
+encryption keys (in the crypto store) valid and lets people's clients keep trusting it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
+
+from bot.channel import ChannelError
+from bot.settings import Settings
+from storage.conversation import get_channel_value, set_channel_value
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+DEVICE_NAME = "Cluster Diary bot"
+
+
+class SavedValues:
+    """The Matrix channel's values in the database, scoped to one bot account."""
+
+    def __init__(self, db: Database, user_id: str) -> None:
+        self.db = db
+        self.user_id = user_id
+
+    async def get(self, key: str) -> str | None:
+        """The saved value of `key`, if any."""
+        async with self.db.session() as session:
+            return await get_channel_value(session, platform=PLATFORM, key=self._key(key))
+
+    async def set(self, key: str, value: str) -> None:
+        """Save `value` under `key`, replacing what was there."""
+        async with self.db.session() as session:
+            await set_channel_value(session, platform=PLATFORM, key=self._key(key), value=value)
+
+    def _key(self, key: str) -> str:
+        return f"{self.user_id}:{key}"
+
+
+async def log_in(client: AsyncClient, settings: Settings, saved: SavedValues) -> None:
+    """Log `client` in: a configured access token, else the saved login, else the password.
+
+    On return the client is logged in, its crypto store is loaded, and the login is saved. A
+    password login keeps the saved device unless the homeserver said it was signed out for good
+    (its encryption keys are then gone from the server, so a new device starts with new ones).
+
+    Raises:
+        ChannelError: no way to log in worked; the message says which and why.
+    """
+    token = settings.matrix_access_token
+    if token is not None:
+        if await _restore(client, token.get_secret_value(), saved) is None:
+            return
+        raise ChannelError(f"the Matrix access token for {saved.user_id} is not valid")
+    device = await saved.get("device_id") or ""
+    saved_token = await saved.get("access_token")
+    if saved_token:
+        refused = await _restore(client, saved_token, saved)
+        if refused is None:
+            return
+        log.warning("the saved Matrix login of %s no longer works: %s", saved.user_id, refused)
+        if not refused.soft_logout:
+            device = ""
+    if settings.matrix_password is None:
+        raise ChannelError("set DIARYBOT_MATRIX_PASSWORD or DIARYBOT_MATRIX_ACCESS_TOKEN")
+    client.device_id = device
+    response = await client.login(
+        settings.matrix_password.get_secret_value(), device_name=DEVICE_NAME
+    )
+    if not isinstance(response, LoginResponse):
+        raise ChannelError(f"Matrix login of {saved.user_id} failed: {response.message}")
+    await _save(client, saved)
+
+
+async def _restore(client: AsyncClient, token: str, saved: SavedValues) -> ErrorResponse | None:
+    """Use `token` if the homeserver accepts it (None); otherwise its refusal."""
+    client.access_token = token
+    who = await client.whoami()
+    if not isinstance(who, WhoamiResponse):
+        client.access_token = ""
+        if who.status_code not in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+            raise ChannelError(f"the Matrix homeserver refused the login: {who.message}")
+        return who
+    if who.user_id != saved.user_id:
+        raise ChannelError(f"the Matrix access token is for {who.user_id}, not {saved.user_id}")
+    if not who.device_id:
+        raise ChannelError("the Matrix access token belongs to no device; log in with a password")
+    client.restore_login(who.user_id, who.device_id, token)
+    await _save(client, saved)
+    return None
+
+
+async def _save(client: AsyncClient, saved: SavedValues) -> None:
+    await saved.set("device_id", client.device_id)
+    await saved.set("access_token", client.access_token)

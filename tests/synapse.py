@@ -1,0 +1,325 @@
+"""A real Synapse homeserver on loopback for the Matrix tests, and helpers to register users.
+
+Synapse lives in its own virtual environment (`make test` creates `.venv-synapse`); the variable
+`DIARYBOT_TEST_SYNAPSE` names its Python. Without it the Matrix tests are skipped on a developer
+machine but fail under CI (`CI` set), so a CI run can never pass by skipping them.
+
+The generated configuration keeps Synapse small and quick: SQLite, `server_name` localhost, one
+client listener on 127.0.0.1 and no federation listener, no trusted key servers, no URL previews,
+open registration without verification, cheap password hashing, and rate limits far above what
+the tests produce (the adapter's own handling of `M_LIMIT_EXCEEDED` is tested separately).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    MatrixRoom,
+    RoomCreateResponse,
+    RoomMessage,
+    RoomSendResponse,
+    UploadResponse,
+)
+
+SERVER_NAME = "localhost"
+PASSWORD = "secret-password"
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+START_TIMEOUT_S = 60.0
+# How long a test waits for the bot's answer before failing.
+WAIT_S = 20.0
+# Generous enough never to throttle a test, including the 200-message burst.
+_FAST = {"per_second": 10000, "burst_count": 10000}
+
+
+@dataclass(frozen=True)
+class Synapse:
+    """A running homeserver: its base URL and where its files and log are."""
+
+    url: str
+    directory: Path
+    log: Path
+    shared_secret: str
+
+    def register(self, localpart: str, password: str = PASSWORD) -> str:
+        """Create an account (no device is logged in) and return its user id."""
+        self._post(
+            "/_matrix/client/v3/register",
+            {
+                "username": localpart,
+                "password": password,
+                "auth": {"type": "m.login.dummy"},
+                "inhibit_login": True,
+            },
+        )
+        return f"@{localpart}:{SERVER_NAME}"
+
+    def _post(self, path: str, body: dict[str, object]) -> dict[str, object]:
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _config(directory: Path, port: int, shared_secret: str) -> str:
+    config = {
+        "server_name": SERVER_NAME,
+        "public_baseurl": f"http://127.0.0.1:{port}/",
+        "pid_file": str(directory / "homeserver.pid"),
+        "listeners": [
+            {
+                "port": port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": False,
+                "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ],
+        "database": {"name": "sqlite3", "args": {"database": str(directory / "homeserver.db")}},
+        "media_store_path": str(directory / "media"),
+        "signing_key_path": str(directory / "signing.key"),
+        "report_stats": False,
+        "enable_metrics": False,
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "federation_domain_whitelist": [],
+        "url_preview_enabled": False,
+        "enable_registration": True,
+        "enable_registration_without_verification": True,
+        "registration_shared_secret": shared_secret,
+        "macaroon_secret_key": secrets.token_hex(16),
+        "form_secret": secrets.token_hex(16),
+        "bcrypt_rounds": 4,
+        "presence": {"enabled": False},
+        "rc_message": _FAST,
+        "rc_registration": _FAST,
+        "rc_login": {"address": _FAST, "account": _FAST, "failed_attempts": _FAST},
+        "rc_joins": {"local": _FAST, "remote": _FAST},
+        "rc_joins_per_room": _FAST,
+        "rc_invites": {"per_room": _FAST, "per_user": _FAST, "per_issuer": _FAST},
+        "rc_key_requests": _FAST,
+        "rc_media_create": _FAST,
+        "rc_room_creation": _FAST,
+        "rc_3pid_validation": _FAST,
+        "rc_admin_redaction": _FAST,
+    }
+    # JSON is valid YAML, which spares the test environment a YAML library.
+    return json.dumps(config, indent=2)
+
+
+def _signing_key() -> str:
+    # Synapse's key file format: algorithm, key version, unpadded base64 of the 32-byte seed.
+    seed = base64.b64encode(os.urandom(32)).decode().rstrip("=")
+    return f"ed25519 a_test {seed}\n"
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Synapse exited at start:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"Synapse did not answer within {START_TIMEOUT_S:.0f} s")
+
+
+def synapse_python() -> str:
+    """The Python of the Synapse environment; skips (or fails under CI) when it is not set."""
+    python = os.environ.get("DIARYBOT_TEST_SYNAPSE", "")
+    if python and Path(python).is_file():
+        return python
+    message = (
+        "DIARYBOT_TEST_SYNAPSE does not name Synapse's Python "
+        "(run `make test`, which creates .venv-synapse)"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A freshly configured Synapse on a free loopback port, stopped after the module's tests."""
+    python = synapse_python()
+    directory = tmp_path_factory.mktemp("synapse")
+    port = _free_port()
+    shared_secret = secrets.token_hex(16)
+    config = directory / "homeserver.yaml"
+    config.write_text(_config(directory, port, shared_secret))
+    (directory / "signing.key").write_text(_signing_key())
+    log = directory / "synapse.log"
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [python, "-m", "synapse.app.homeserver", "--config-path", str(config)],
+            cwd=directory,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(url, process, log)
+        yield Synapse(url=url, directory=directory, log=log, shared_secret=shared_secret)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Teacher:
+    """A person on Matrix: a real nio client (with encryption) that syncs in the background.
+
+    Messages from others arrive in one queue per room; `until` reads them in order.
+    """
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.user_id = client.user_id
+        self._inbox: dict[str, asyncio.Queue[RoomMessage]] = defaultdict(asyncio.Queue)
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def create(cls, server: Synapse, localpart: str, store: Path) -> Teacher:
+        """Register `localpart`, log in with a fresh encrypted device and start syncing."""
+        user_id = server.register(localpart)
+        await asyncio.to_thread(store.mkdir, parents=True, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+        client = AsyncClient(server.url, user_id, store_path=str(store), config=config)
+        login = await client.login(PASSWORD, device_name=localpart)
+        assert isinstance(login, LoginResponse), login
+        teacher = cls(client)
+        client.add_event_callback(teacher._received, RoomMessage)
+        teacher._task = asyncio.create_task(client.sync_forever(timeout=1000, full_state=True))
+        await teacher.client.synced.wait()
+        return teacher
+
+    async def close(self) -> None:
+        """Stop syncing and log the client off the network."""
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        await self.client.close()
+
+    async def _received(self, room: MatrixRoom, event: RoomMessage) -> None:
+        if event.sender != self.user_id:
+            self._inbox[room.room_id].put_nowait(event)
+
+    async def room_with(
+        self, bot: str, *, encrypted: bool = False, name: str | None = None, direct: bool = True
+    ) -> str:
+        """Create a room, invite the bot, and return once the bot has joined."""
+        state = [ENCRYPTION_STATE] if encrypted else []
+        created = await self.client.room_create(
+            name=name, is_direct=direct, invite=[bot], initial_state=state
+        )
+        assert isinstance(created, RoomCreateResponse), created
+        await self.wait_for(lambda: self.member(created.room_id, bot) == "join")
+        return created.room_id
+
+    def member(self, room_id: str, user_id: str) -> str | None:
+        """`join`, `invite` or None: `user_id`'s membership in the room as this client sees it."""
+        room = self.client.rooms.get(room_id)
+        user = room.users.get(user_id) if room else None
+        if user is None:
+            return None
+        return "invite" if user.invited else "join"
+
+    async def wait_for(self, condition: Callable[[], bool]) -> None:
+        """Wait until `condition()` holds (checked after each sync)."""
+        async with asyncio.timeout(WAIT_S):
+            while not condition():
+                await self.client.synced.wait()
+
+    async def say(self, room_id: str, text: str) -> str:
+        """Send a text message; returns its event id."""
+        return await self.send(room_id, {"msgtype": "m.text", "body": text})
+
+    async def send(self, room_id: str, content: dict[str, object]) -> str:
+        """Send a message content (encrypted in an encrypted room); returns its event id."""
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, RoomSendResponse), response
+        return response.event_id
+
+    async def send_file(
+        self, room_id: str, data: bytes, *, msgtype: str, filename: str, mime: str, **extra: object
+    ) -> str:
+        """Upload a file (encrypted in an encrypted room) and send it as `msgtype`."""
+        encrypted = self.client.rooms[room_id].encrypted
+        uploaded, keys = await self.client.upload(
+            lambda *_: data,
+            content_type=mime,
+            filename=filename,
+            encrypt=encrypted,
+            filesize=len(data),
+        )
+        assert isinstance(uploaded, UploadResponse), uploaded
+        content: dict[str, object] = {
+            "msgtype": msgtype,
+            "body": filename,
+            "info": {"mimetype": mime, "size": len(data)},
+            **extra,
+        }
+        if encrypted:
+            content["file"] = {"url": uploaded.content_uri, **(keys or {})}
+        else:
+            content["url"] = uploaded.content_uri
+        return await self.send(room_id, content)
+
+    async def next(self, room_id: str) -> RoomMessage:
+        """The next message someone else sent in the room."""
+        return await asyncio.wait_for(self._inbox[room_id].get(), WAIT_S)
+
+    async def until(self, room_id: str, text: str) -> list[RoomMessage]:
+        """Messages from others up to and including the first whose body contains `text`."""
+        seen: list[RoomMessage] = []
+        async with asyncio.timeout(WAIT_S):
+            while not seen or text not in seen[-1].body:
+                seen.append(await self._inbox[room_id].get())
+        return seen
+
+    def pending(self, room_id: str) -> int:
+        """How many received messages have not been read yet."""
+        return self._inbox[room_id].qsize()

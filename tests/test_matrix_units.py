@@ -1,0 +1,272 @@
+"""The Matrix adapter's translations and its retry rules, without a homeserver.
+
+Events and replies are plain dictionaries, checked directly. The retry rules run against a tiny
+fake homeserver on loopback that answers with a rate limit, a server error, then success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from aiohttp import web
+from nio import AsyncClient, AsyncClientConfig, MatrixRoom
+from nio.exceptions import EncryptionError
+
+from bot.channel import ChannelError
+from bot.channels import matrix_inbox, matrix_outbox
+from bot.channels.matrix_content import text_content
+from bot.channels.matrix_events import (
+    chat_for,
+    is_reply_worthy,
+    media_attachment,
+    parse_ref,
+    to_incoming,
+)
+from bot.channels.matrix_inbox import Inbox
+from bot.channels.matrix_outbox import Outbox
+from bot.channels.matrix_session import SavedValues
+from bot.messages import AttachmentKind, Button, ChatKind, Reply, Sender
+from storage.db import Database
+
+BOT = "@diarybot:localhost"
+CHAT = chat_for("!room:localhost", members=2, name=None, title="Ana")
+SENDER = Sender("matrix", "@ana:localhost", "Ana")
+
+
+def event(content: dict[str, object], **fields: object) -> dict[str, object]:
+    return {
+        "type": "m.room.message",
+        "sender": "@ana:localhost",
+        "event_id": "$e1",
+        "origin_server_ts": 1_700_000_000_000,
+        "content": content,
+        **fields,
+    }
+
+
+def test_two_person_rooms_are_private_unless_named() -> None:
+    assert CHAT.kind == ChatKind.PRIVATE
+    assert chat_for("!r:x", members=2, name="Cluster hub", title="Cluster hub").kind == "group"
+    assert chat_for("!r:x", members=3, name=None, title="Ana, Ben").kind == ChatKind.GROUP
+
+
+def test_own_messages_notices_and_edits_are_not_answered() -> None:
+    assert is_reply_worthy(event({"msgtype": "m.text", "body": "hi"}), BOT)
+    assert not is_reply_worthy(event({"msgtype": "m.text", "body": "hi"}, sender=BOT), BOT)
+    assert not is_reply_worthy(event({"msgtype": "m.notice", "body": "beep"}), BOT)
+    edit = {"msgtype": "m.text", "body": "* hi", "m.relates_to": {"rel_type": "m.replace"}}
+    assert not is_reply_worthy(event(edit), BOT)
+    assert not is_reply_worthy({"type": "m.reaction", "sender": "@ana:localhost"}, BOT)
+    assert is_reply_worthy({"type": "m.sticker", "sender": "@ana:localhost"}, BOT)
+
+
+def test_text_loses_the_quoted_reply_fallback() -> None:
+    content = {
+        "msgtype": "m.text",
+        "body": "> <@diarybot:localhost> Which part?\n> more\n\nThe second one",
+        "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}},
+    }
+    msg = to_incoming(event(content), chat=CHAT, sender=SENDER)
+    assert msg.text == "The second one"
+    assert msg.message_id == "$e1"
+    assert msg.received_at.year == 2023
+
+
+def test_encrypted_voice_note_keeps_what_download_needs() -> None:
+    secret = {
+        "url": "mxc://localhost/abc",
+        "key": {"k": "key"},
+        "iv": "iv",
+        "hashes": {"sha256": "h"},
+        "v": "v2",
+    }
+    content = {
+        "msgtype": "m.audio",
+        "body": "Voice message",
+        "file": secret,
+        "info": {"mimetype": "audio/ogg", "size": 1234, "duration": 2500},
+        "org.matrix.msc3245.voice": {},
+    }
+    attachment = media_attachment(content)
+    assert attachment.kind == AttachmentKind.VOICE
+    assert (attachment.size, attachment.duration_s, attachment.mime) == (1234, 2.5, "audio/ogg")
+    assert parse_ref(attachment.ref) == {"url": "mxc://localhost/abc", "file": secret}
+
+
+def test_media_caption_and_kinds() -> None:
+    content = {
+        "msgtype": "m.image",
+        "body": "Our reading corner",
+        "filename": "corner.png",
+        "url": "mxc://localhost/img",
+    }
+    attachment = media_attachment(content)
+    assert (attachment.kind, attachment.filename) == (AttachmentKind.PHOTO, "corner.png")
+    assert (attachment.caption, attachment.mime) == ("Our reading corner", "image/png")
+    assert parse_ref(attachment.ref) == {"url": "mxc://localhost/img"}
+    document = media_attachment({"msgtype": "m.file", "body": "plan.pdf", "url": "mxc://l/p"})
+    assert (document.kind, document.caption) == (AttachmentKind.DOCUMENT, None)
+    video = media_attachment({"msgtype": "m.video", "body": "v.mp4", "url": "mxc://l/v"})
+    assert video.kind == AttachmentKind.VIDEO
+    assert media_attachment({"msgtype": "m.audio", "body": "a"}).kind == "unsupported"
+
+
+def test_unsupported_messages_say_what_they_were() -> None:
+    location = to_incoming(
+        event({"msgtype": "m.location", "body": "geo"}), chat=CHAT, sender=SENDER
+    )
+    sticker = to_incoming({"type": "m.sticker", "content": {}}, chat=CHAT, sender=SENDER)
+    for msg, what in ((location, "m.location"), (sticker, "sticker")):
+        assert [(a.kind, a.platform_kind) for a in msg.attachments] == [("unsupported", what)]
+
+
+def test_text_replies_escape_html_and_number_the_choices() -> None:
+    content = text_content("Pick <one>\n& go", (Button("Yes <b>", "1:yes"), Button("No", "1:no")))
+    assert content["body"] == "Pick <one>\n& go\n\n1. Yes <b>\n2. No"
+    assert content["formatted_body"] == (
+        "Pick &lt;one&gt;<br/>&amp; go<ol><li>Yes &lt;b&gt;</li><li>No</li></ol>"
+    )
+    assert content["format"] == "org.matrix.custom.html"
+
+
+class FakeHomeserver:
+    """Answers room sends with the statuses queued in `answers`, recording each request."""
+
+    def __init__(self, answers: list[tuple[int, dict[str, object]]]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[float, str, dict[str, object]]] = []
+
+    async def send(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append((time.monotonic(), request.match_info["txn"], body))
+        status, payload = self.answers.pop(0) if self.answers else (200, {"event_id": "$ok"})
+        return web.json_response(payload, status=status)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeHomeserver, str]]:
+    server = FakeHomeserver([])
+    app = web.Application()
+    app.router.add_put("/_matrix/client/v3/rooms/{room}/send/{type}/{txn}", server.send)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield server, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def outbox(fake: tuple[FakeHomeserver, str], tmp_path: Path) -> AsyncIterator[Outbox]:
+    config = AsyncClientConfig(encryption_enabled=False, store=None, max_timeouts=0)
+    client = AsyncClient(fake[1], BOT, config=config)
+    client.access_token = "token"
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    await db.upgrade()
+    yield Outbox(client, SavedValues(db, BOT))
+    await client.close()
+    await db.close()
+
+
+async def test_rate_limit_and_server_errors_are_waited_out_with_one_transaction(
+    fake: tuple[FakeHomeserver, str], outbox: Outbox
+) -> None:
+    server, _ = fake
+    server.answers = [
+        (429, {"errcode": "M_LIMIT_EXCEEDED", "error": "Too many", "retry_after_ms": 400}),
+        (502, {}),
+    ]
+    started = time.monotonic()
+    await outbox.send(MatrixRoom("!room:localhost", BOT), Reply("Hello", (Button("Go", "/add"),)))
+    times = [t for t, _, _ in server.requests]
+    assert len(times) == 3
+    assert times[1] - times[0] >= 0.4  # retry_after_ms honoured
+    assert len({txn for _, txn, _ in server.requests}) == 1  # a retry is the same message
+    assert server.requests[-1][2]["body"] == "Hello\n\n1. Go"
+    assert time.monotonic() - started < 5
+
+
+async def test_a_refused_send_raises_at_once(
+    fake: tuple[FakeHomeserver, str], outbox: Outbox
+) -> None:
+    server, _ = fake
+    server.answers = [(403, {"errcode": "M_FORBIDDEN", "error": "not in room"})]
+    with pytest.raises(ChannelError, match="M_FORBIDDEN"):
+        await outbox.send(MatrixRoom("!room:localhost", BOT), Reply("Hello"))
+    assert len(server.requests) == 1
+
+
+async def test_an_unreachable_homeserver_raises_after_the_retries(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix_outbox, "backoff", lambda attempt: 0)
+    outbox.client.homeserver = "http://127.0.0.1:9"  # the discard port: nothing listens
+    with pytest.raises(ChannelError, match="failed 5 times"):
+        await outbox.send(MatrixRoom("!room:localhost", BOT), Reply("Hello"))
+
+
+async def test_a_typed_number_picks_the_remembered_choice_after_a_restart(
+    fake: tuple[FakeHomeserver, str], outbox: Outbox
+) -> None:
+    room = MatrixRoom("!room:localhost", BOT)
+    await outbox.send(room, Reply("Agree?", (Button("Yes", "3:yes"), Button("No", "3:no"))))
+    later = Outbox(outbox.client, outbox.saved)  # a new process: nothing in memory
+    msg = to_incoming(event({"msgtype": "m.text", "body": " 2 "}), chat=CHAT, sender=SENDER)
+    assert (await later.pick(msg)).button == "3:no"
+    msg = to_incoming(event({"msgtype": "m.text", "body": "7"}), chat=CHAT, sender=SENDER)
+    assert (await later.pick(msg)).text == "7"
+    assert fake[0].requests[-1][2]["body"] == "Agree?\n\n1. Yes\n2. No"
+
+
+class KeyArrivesLater:
+    """A client stand-in whose room key for an event arrives with the second sync."""
+
+    user_id = BOT
+
+    def __init__(self) -> None:
+        self.has_key = False
+        self.requested: list[object] = []
+
+    def decrypt_event(self, event: object) -> str:
+        if not self.has_key:
+            raise EncryptionError("no session")
+        return "decrypted"
+
+    async def request_room_key(self, event: object) -> None:
+        self.requested.append(event)
+
+
+async def test_a_message_waits_for_its_room_key_then_gives_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = KeyArrivesLater()
+    inbox = Inbox(client, None, None)  # type: ignore[arg-type]
+    event = SimpleNamespace(event_id="$e", sender="@ana:localhost")
+    waiting = asyncio.create_task(inbox.decrypted(event))  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    inbox.synced()  # a sync without the key
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    client.has_key = True
+    inbox.synced()
+    assert await waiting == "decrypted"
+    assert client.requested == [event]  # asked once, not per sync
+
+    monkeypatch.setattr(matrix_inbox, "KEY_WAIT_S", 0.05)
+    client.has_key = False
+    assert await inbox.decrypted(event) is None  # type: ignore[arg-type]
+
+
+async def test_saved_values_belong_to_one_bot_account(db: Database) -> None:
+    """On SQLite and PostgreSQL (the `db` fixture): a changed account never sees another's."""
+    first, second = SavedValues(db, BOT), SavedValues(db, "@other:localhost")
+    await first.set("sync_token", "s1")
+    await first.set("sync_token", "s2")
+    assert await first.get("sync_token") == "s2"
+    assert await second.get("sync_token") is None
