@@ -7,7 +7,7 @@ platform library.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -115,7 +115,9 @@ class Reply:
     """Something the bot says: text with optional choices, or a photo/document with a caption.
 
     `chat` is None for "the chat the message came from"; a handler sets it to post elsewhere,
-    such as a cluster's hub chat.
+    such as a cluster's hub chat. `expects_text` marks a question answered in free text whose
+    buttons are only shortcuts (Skip, That's all): adapters that number their options must then
+    take a typed number as the answer, not as a choice.
     """
 
     text: str = ""
@@ -124,7 +126,8 @@ class Reply:
     photo: bytes | None = None
     document: bytes | None = None
     filename: str | None = None
+    expects_text: bool = False
 
     def to(self, chat: ChatRef) -> Reply:
         """The same reply addressed to `chat`."""
-        return Reply(self.text, self.buttons, chat, self.photo, self.document, self.filename)
+        return replace(self, chat=chat)

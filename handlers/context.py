@@ -84,9 +84,9 @@ class Context:
         return Button(self.t(label_key, **values), value)
 
 
-def say(text: str, *buttons: Button) -> Reply:
-    """A text reply in the chat the message came from."""
-    return Reply(text=text, buttons=tuple(buttons))
+def say(text: str, *buttons: Button, expects_text: bool = False) -> Reply:
+    """A text reply in the chat the message came from (see `Reply.expects_text`)."""
+    return Reply(text=text, buttons=tuple(buttons), expects_text=expects_text)
 
 
 def confirm(ctx: Context, question_key: str, yes_key: str) -> Reply:

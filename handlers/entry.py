@@ -104,7 +104,8 @@ async def ask(ctx: Context) -> list[Reply]:
     if step == "reflection":
         themes = themes_for(int(ctx.data.get("entry_id", 0)))
         ideas = "\n".join(f"• {ctx.t(f'themes.{theme}')}" for theme in themes)
-        return [say(ctx.t("entry.reflection", ideas=ideas), ctx.choice("entry.skip", "skip"))]
+        skip = ctx.choice("entry.skip", "skip")
+        return [say(ctx.t("entry.reflection", ideas=ideas), skip, expects_text=True)]
     if step == "preview":
         return await _preview(ctx)
     if step == "visibility":
@@ -141,7 +142,8 @@ def _ask_question(ctx: Context) -> list[Reply]:
     )
     if index == 0:
         text = f"{ctx.t('entry.evidence_hint')}\n\n{text}"
-    return [say(text, ctx.choice("entry.skip", "skip"), ctx.choice("entry.enough", "done"))]
+    shortcuts = (ctx.choice("entry.skip", "skip"), ctx.choice("entry.enough", "done"))
+    return [say(text, *shortcuts, expects_text=True)]
 
 
 async def _preview(ctx: Context) -> list[Reply]:

@@ -55,7 +55,8 @@ async def ask(ctx: Context) -> list[Reply]:
         buttons.append(ctx.choice("entry.reflection_label", REFLECTION))
         return [say(ctx.t("review.edit_which"), *buttons)]
     if step == "edit_text":
-        return [say(ctx.t("review.edit_send"), ctx.choice("review.action.back", "back"))]
+        back = ctx.choice("review.action.back", "back")
+        return [say(ctx.t("review.edit_send"), back, expects_text=True)]
     if step == "add":
         return [say(ctx.t("review.add_send"), ctx.choice("review.done", "back"))]
     if step == "remove":

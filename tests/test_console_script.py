@@ -86,15 +86,10 @@ def test_scripted_console_session(tmp_path: Path, language: str) -> None:
 
     script = onboarding(codes["contributor"], language)
     for number in ("1", "2", "3", "4"):
-        script += [
-            "/add",
-            number,
-            f"answer {number}a",
-            f"answer {number}b",
-            f"/attach {photo}",
-            f"/attach {sound}",
-            "2",
-        ]
+        # "2" is a typed answer here, not the second shortcut: free-text questions are not numbered.
+        second = "2" if number == "1" else f"answer {number}b"
+        script += ["/add", number, f"answer {number}a", second]
+        script += [f"/attach {photo}", f"/attach {sound}", t("entry.enough")]
         script += [f"reflection {number}", "1", "1"]
     script += ["/mine", "1", "1", "1", "rewritten answer", "5", "1", "/focus"]
     out = console("ana", script, tmp_path)
@@ -105,11 +100,8 @@ def test_scripted_console_session(tmp_path: Path, language: str) -> None:
     assert t("review.saved") in out and t("review.deleted") in out
     assert "Peer observation" in out
 
-    out = console(
-        "cora",
-        ["/add", "1", "5", "Schools liked the rota.", "Share videos next term.", "1", "1", "1"],
-        tmp_path,
-    )
+    notes = ["Schools liked the rota.", "Share videos next term.", t("entry.skip")]
+    out = console("cora", ["/add", "1", "5", *notes, "1", "1"], tmp_path)
     assert (
         t("entry.submitted", section=t("sections.meeting_notes"), school="Hillview Primary") in out
     )
@@ -134,7 +126,8 @@ def test_scripted_console_session(tmp_path: Path, language: str) -> None:
         ("next_steps", "deleted"),
         ("meeting_notes", "submitted"),
     ]
-    assert json.loads(entries[0][2]) == {"why": "answer 1a", "rationale": "answer 1b"}
+    assert json.loads(entries[0][2]) == {"why": "answer 1a", "rationale": "2"}
+    assert entries[4][3] == ""  # the coordinator skipped the reflection
     assert json.loads(entries[3][2])["steps"] == "rewritten answer"
     assert entries[2][3] == "reflection 3"
     assert json.loads(entries[4][2]) == {

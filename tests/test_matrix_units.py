@@ -270,3 +270,15 @@ async def test_saved_values_belong_to_one_bot_account(db: Database) -> None:
     await first.set("sync_token", "s2")
     assert await first.get("sync_token") == "s2"
     assert await second.get("sync_token") is None
+
+
+async def test_a_number_typed_as_a_free_answer_stays_text(
+    fake: tuple[FakeHomeserver, str], outbox: Outbox
+) -> None:
+    room = MatrixRoom("!room:localhost", BOT)
+    shortcuts = (Button("Skip", "4:skip"), Button("That's all", "4:done"))
+    await outbox.send(room, Reply("How many teachers took part?", shortcuts, expects_text=True))
+    assert fake[0].requests[-1][2]["body"] == "How many teachers took part?\n\nSkip · That's all"
+    msg = to_incoming(event({"msgtype": "m.text", "body": "2"}), chat=CHAT, sender=SENDER)
+    picked = await Outbox(outbox.client, outbox.saved).pick(msg)  # also after a restart
+    assert picked.button is None and picked.text == "2"

@@ -65,6 +65,7 @@ class ConsoleChannel:
         self._stdin = stdin or sys.stdin
         self._stdout = stdout or sys.stdout
         self._last_buttons: dict[str, tuple[Button, ...]] = {}
+        self._numbered: dict[str, bool] = {}
         self._task: asyncio.Task[None] | None = None
         self._counter = 0
 
@@ -93,7 +94,12 @@ class ConsoleChannel:
         out = "\n".join(f"{prefix}{line}" for line in lines)
         if reply.buttons:
             self._last_buttons[chat.chat_id] = reply.buttons
-            options = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
+            self._numbered[chat.chat_id] = not reply.expects_text
+            if reply.expects_text:
+                # Shortcuts beside a free answer: typed by name, so a typed number stays an answer.
+                options = "  ".join(f"[{b.label}]" for b in reply.buttons)
+            else:
+                options = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
             out += f"\n{prefix}{options}"
         self._stdout.write(f"{out}\n")
         self._stdout.flush()
@@ -120,7 +126,8 @@ class ConsoleChannel:
         if text.startswith("/attach"):
             return self._attachment(base, text.removeprefix("/attach").strip())
         buttons = self._last_buttons.get(self.chat.chat_id, ())
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
+        numbered = self._numbered.get(self.chat.chat_id, True)
+        if numbered and text.isdigit() and 1 <= int(text) <= len(buttons):
             return replace(base, button=buttons[int(text) - 1].data)
         for button in buttons:
             if text.casefold() == button.label.casefold():

@@ -20,11 +20,20 @@ from bot.messages import Button
 HTML = "org.matrix.custom.html"
 
 
-def text_content(text: str, buttons: tuple[Button, ...] = ()) -> dict[str, Any]:
-    """An `m.text` content for `text`, with `buttons` as numbered options after it."""
+def text_content(
+    text: str, buttons: tuple[Button, ...] = (), *, numbered: bool = True
+) -> dict[str, Any]:
+    """An `m.text` content for `text`, with `buttons` as numbered options after it.
+
+    With `numbered` false the options are shortcuts beside a free-text answer, listed by name
+    only, so that a number typed as the answer is not taken for an option.
+    """
     body_parts = [text] if text else []
     html_parts = [escape(text).replace("\n", "<br/>")] if text else []
-    if buttons:
+    if buttons and not numbered:
+        body_parts.append(" · ".join(b.label for b in buttons))
+        html_parts.append("<br/><em>" + " · ".join(escape(b.label) for b in buttons) + "</em>")
+    elif buttons:
         body_parts.append("\n".join(f"{n}. {b.label}" for n, b in enumerate(buttons, 1)))
         html_parts.append(
             "<ol>" + "".join(f"<li>{escape(b.label)}</li>" for b in buttons) + "</ol>"

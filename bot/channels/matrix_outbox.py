@@ -72,9 +72,11 @@ class Outbox:
             name = reply.filename or "document"
             await self._send_file(room, reply.document, "m.file", name, document_mime(name))
         if reply.buttons:
-            await self._remember(room.room_id, reply.buttons)
+            # Shortcuts beside a free answer are not numbered, so nothing is kept for numbers.
+            await self._remember(room.room_id, () if reply.expects_text else reply.buttons)
         if reply.text or reply.buttons:
-            await self._send_message(room, text_content(reply.text, reply.buttons))
+            content = text_content(reply.text, reply.buttons, numbered=not reply.expects_text)
+            await self._send_message(room, content)
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch a file through the authenticated media API, decrypting it if it was encrypted."""
