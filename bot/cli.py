@@ -85,11 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[None]]) -> None:
+async def _with_db(
+    settings: Settings, work: Callable[[Database], Awaitable[None]] | None = None
+) -> None:
+    """Open (and upgrade) the database, run `work` on it, close it."""
     db = Database(settings.resolved_database_url)
     try:
         await db.upgrade()
-        await work(db)
+        if work is not None:
+            await work(db)
     finally:
         await db.close()
 
@@ -187,7 +191,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "console":
         await _console(settings, args.user, args.chat)
     elif args.command == "db":
-        await _with_db(settings, lambda db: asyncio.sleep(0))
+        await _with_db(settings)
         print(f"database is up to date: {settings.resolved_database_url}")
     elif args.command == "demo":
         await _with_db(settings, lambda db: _demo(db, settings, args.json))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from bot.channel import Channel, ChannelError
@@ -119,7 +119,7 @@ class Dispatcher:
         except ChannelError:
             log.exception("delivering a reply to %s failed", chat.key)
 
-    def _downloader(self, platform: str):
+    def _downloader(self, platform: str) -> Callable[[Attachment], Awaitable[bytes]]:
         async def download(attachment: Attachment) -> bytes:
             return await self.channels[platform].download(attachment)
 
