@@ -86,6 +86,9 @@ class Incoming:
     message_id: str = ""
     media_group: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Set when the platform moved the group to a new id (Telegram's upgrade of a group to a
+    # supergroup): the chat's old id, so links to it can follow; `chat` is the new one.
+    moved_from: str | None = None
 
     @property
     def command(self) -> str | None:

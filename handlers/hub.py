@@ -1,6 +1,8 @@
 """Hub chats: a coordinator gets a code, then links a group chat to the cluster with it.
 
-Only linked groups ever receive posts from the bot (digests, meeting reminders).
+Only linked groups ever receive posts from the bot (digests, meeting reminders). When the
+platform gives a linked group a new id (Telegram upgrading a group to a supergroup), the link
+follows it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import timedelta
 from bot.messages import ChatKind, Reply
 from handlers.context import Context, say
 from prompts import Translator
-from storage.clusters import ClusterError, create_invite, link_hub
+from storage.clusters import ClusterError, create_invite, link_hub, move_hub
 from storage.models import InvitePurpose
 
 
@@ -51,3 +53,16 @@ async def link(ctx: Context) -> list[Reply]:
         return [say(ctx.t(f"join.{exc.code}"))]
     # The group hears the cluster's language, whoever linked it.
     return [say(Translator(linked.cluster.language)("hub.linked", cluster=linked.cluster.name))]
+
+
+async def moved(ctx: Context) -> list[Reply]:
+    """A group chat now has a new id: a hub link to its old id moves with it, silently."""
+    chat = ctx.msg.chat
+    assert ctx.msg.moved_from is not None
+    await move_hub(
+        ctx.session,
+        platform=chat.platform,
+        old_chat_id=ctx.msg.moved_from,
+        new_chat_id=chat.chat_id,
+    )
+    return []

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from bot.messages import Button, ChatKind, Incoming, Reply
+from handlers import hub
 from handlers.context import Context, say
 from storage.people import has_consent
 
@@ -97,6 +98,9 @@ async def _allowed(table: Table, spec: Command, ctx: Context) -> list[Reply] | N
 
 async def route(table: Table, ctx: Context) -> list[Reply]:
     """Find the handler for the message in `ctx`, run it, and stamp the buttons it offers."""
+    if ctx.msg.moved_from is not None:
+        # Not something a person said: the platform telling us a group chat changed its id.
+        return await hub.moved(ctx)
     ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
     msg = ctx.msg
     if msg.button is not None and msg.button.startswith("/"):

@@ -199,6 +199,37 @@ async def hub_chats_of(session: AsyncSession, *, cluster_id: int) -> list[HubCha
     return list(rows.all())
 
 
+async def move_hub(
+    session: AsyncSession, *, platform: str, old_chat_id: str, new_chat_id: str
+) -> HubChat | None:
+    """Point the hub link of a chat that changed its id at the new id; None if it was no hub.
+
+    Should the new chat be linked already, the old link is dropped (its chat no longer exists).
+    """
+    rows = await session.exec(
+        select(HubChat).where(
+            HubChat.platform == platform, col(HubChat.chat_id).in_([old_chat_id, new_chat_id])
+        )
+    )
+    found = {hub.chat_id: hub for hub in rows.all()}
+    old = found.get(old_chat_id)
+    if old is None:
+        return found.get(new_chat_id)
+    if new_chat_id in found:
+        await session.delete(old)
+        return found[new_chat_id]
+    old.chat_id = new_chat_id
+    session.add(old)
+    await audit(
+        session,
+        person_id=None,
+        action="hub.moved",
+        target=f"{platform}:{new_chat_id}",
+        detail={"from": old_chat_id},
+    )
+    return old
+
+
 async def link_hub(
     session: AsyncSession,
     *,

@@ -103,11 +103,13 @@ class FakeTelegram:
         self.files: dict[str, tuple[str, bytes]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self.last_update_id = 0
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._failures: list[Failure] = []
         self._changed = asyncio.Condition()
         self._closing = False
+        self._revocations = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -156,6 +158,15 @@ class FakeTelegram:
     ) -> None:
         """Make the next `times` calls of `method` fail with HTTP `status`."""
         self._failures.append(Failure(method, status, times, retry_after, chat_id))
+
+    async def revoke(self) -> None:
+        """Revoke the token, as /revoke in BotFather does: every call now answers 401.
+
+        A long poll waiting at that moment returns at once, so the bot notices without delay.
+        """
+        self.token = f"{self.token}-revoked"
+        self._revocations += 1
+        await self._notify()
 
     def add_file(self, data: bytes, path: str) -> dict[str, Any]:
         """Keep `data` for download; returns the file fields a message carries."""
@@ -213,6 +224,7 @@ class FakeTelegram:
     async def inject(self, body: dict[str, Any]) -> int:
         """Queue an update (or POST it to the webhook, when one is set); returns its id."""
         update = {"update_id": next(self._update_ids), **body}
+        self.last_update_id = update["update_id"]
         if self.webhook is None:
             self._updates.append(update)
             await self._notify()
@@ -304,11 +316,16 @@ class FakeTelegram:
         # Confirmed updates are forgotten for good, as on the real server.
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         timeout = float(params.get("timeout") or 0)
+        revocations = self._revocations
         if not self._updates and timeout > 0 and not self._closing:
             async with self._changed:
                 try:
                     async with asyncio.timeout(timeout):
-                        await self._changed.wait_for(lambda: self._updates or self._closing)
+                        await self._changed.wait_for(
+                            lambda: (
+                                self._updates or self._closing or self._revocations != revocations
+                            )
+                        )
                 except TimeoutError:
                     pass
         return self._updates[: int(params.get("limit") or 100)]

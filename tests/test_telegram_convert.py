@@ -154,6 +154,19 @@ def test_what_the_bot_does_not_handle_is_ignored() -> None:
     assert to_incoming(update, username="diary_bot", buttons=ButtonData()) is None
 
 
+def test_a_group_upgraded_to_a_supergroup_brings_its_old_id() -> None:
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+    moved = incoming(HUB, migrate_from_chat_id=-4001, **{"from": anonymous})
+    assert (moved.chat.key, moved.chat.kind, moved.moved_from) == (
+        "telegram:-3001",
+        ChatKind.GROUP,
+        "-4001",
+    )
+    assert (moved.text, moved.command) == ("", None)
+    # The old group's own notice is not needed (the new one names both ids).
+    assert incoming({**HUB, "id": -4001, "type": "group"}, migrate_to_chat_id=-3001) is None
+
+
 def test_button_data_over_64_bytes_travels_as_a_short_key() -> None:
     buttons = ButtonData()
     data = "3:" + "é" * 40  # 82 bytes

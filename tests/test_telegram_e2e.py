@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.demo import create_demo
 from bot.settings import Settings
-from storage.models import DiaryEntry, EvidenceItem
+from storage.models import DiaryEntry, EvidenceItem, HubChat
 from tests.builders import photo_with_gps, voice_note
 from tests.fake_telegram import FakeTelegram, User, group, labels, telegram_bot, texts
 
@@ -99,6 +99,27 @@ async def test_coordinator_links_the_hub_group(settings: Settings) -> None:
         said = await bot.chat.say(cora, f"/linkhub@{fake.username} {code}", chat=hub)
         assert "now the hub of Demo Cluster" in texts(said)
         assert len(fake.sent_to(hub["id"])) == 2
+
+
+async def test_the_hub_link_follows_a_group_upgraded_to_a_supergroup(settings: Settings) -> None:
+    cora = User(2001, "Cora")
+    old = {"id": -3001, "type": "group", "title": "Cluster hub"}
+    new = {"id": -1003001, "type": "supergroup", "title": "Cluster hub"}
+    # Telegram's stand-in sender for what a group does as itself (anonymous admins).
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+    async with FakeTelegram() as fake, telegram_bot(settings, fake) as bot:
+        await _member(bot, fake, cora, "coordinator")
+        code = texts(await bot.chat.say(cora, "/hubcode")).split("/linkhub ")[1].split()[0]
+        await bot.chat.say(cora, f"/linkhub {code}", chat=old)
+        # The upgrade: a service message in each chat, the old one's is of no use to the bot.
+        await fake.message(cora, chat=old, migrate_to_chat_id=new["id"])
+        said = await bot.chat.say(
+            cora, chat=new, migrate_from_chat_id=old["id"], **{"from": anonymous}
+        )
+        assert said == []
+        async with bot.app.db.session() as session:
+            (hub,) = (await session.exec(select(HubChat))).all()
+        assert hub.chat_id == str(new["id"])
 
 
 async def test_album_lands_in_one_entry_and_stickers_are_refused(settings: Settings) -> None:

@@ -1,26 +1,27 @@
-"""The Telegram channel: the bot on Telegram through python-telegram-bot's `Bot` and `Updater`.
+"""The Telegram channel: the bot on Telegram through python-telegram-bot's `Bot`.
 
-Long polling by default; webhook mode when `telegram_webhook_url` is set (PTB's webhook server
-listens on `telegram_webhook_listen` and checks the secret token Telegram sends with each update).
-The Bot API base URLs are settings, so a local Bot API server can stand in for Telegram's.
+Long polling by default, through our own getUpdates loop (`telegram_polling.Poller`), which
+confirms an update to Telegram only once it has been handled, so a crash cannot lose one.
+Webhook mode when `telegram_webhook_url` is set, through PTB's `Updater` (its webhook server
+listens on `telegram_webhook_listen` and checks the secret token Telegram sends with each
+update). The Bot API base URLs are settings, so a local Bot API server can stand in for
+Telegram's.
 
 PTB's `Application` is not used: the neutral dispatcher already does what it would (routing,
-errors) and already keeps each chat in order with a FIFO lock per chat. So updates are read from
-the updater's queue one by one and each is handed to the dispatcher in its own task, started in
-arrival order: one chat's messages are handled one at a time and in order, different chats
-concurrently (`benchmarks/telegram_updates.py` measures this against PTB's
-`concurrent_updates`). Sending goes through `Outbox` (flood limits, 429s, retries).
+errors) and already keeps each chat in order with a FIFO lock per chat. So updates are taken one
+by one, in arrival order, and each is handed to the dispatcher in its own task: one chat's
+messages are handled one at a time and in order, different chats concurrently
+(`benchmarks/telegram_updates.py` measures this against PTB's `concurrent_updates`). Sending
+goes through `Outbox` (flood limits, 429s, retries).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Coroutine
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import (
     Bot,
@@ -32,7 +33,6 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Updater
 from telegram.request import HTTPXRequest
 
 from bot.channel import ChannelError, Dispatch
@@ -46,6 +46,8 @@ from bot.channels.telegram_convert import (
     units,
 )
 from bot.channels.telegram_outbox import Limits, Outbox
+from bot.channels.telegram_polling import Poller
+from bot.channels.telegram_webhook import Webhook
 from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
 from handlers.router import command_menu
@@ -62,25 +64,24 @@ CONNECTIONS = 8
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def _listen_address(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise ChannelError(f"telegram_webhook_listen {listen!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
-
-
 class TelegramChannel:
     """A channel adapter for one Telegram bot."""
 
     platform = PLATFORM
 
     def __init__(
-        self, settings: Settings, *, limits: Limits | None = None, poll_timeout: float = 10.0
+        self,
+        settings: Settings,
+        *,
+        limits: Limits | None = None,
+        poll_timeout: float = 10.0,
+        repoll: float = 0.5,
     ) -> None:
         if settings.telegram_token is None:
             raise ChannelError("DIARYBOT_TELEGRAM_TOKEN is not set")
         self.settings = settings
         self.poll_timeout = poll_timeout
+        self.repoll = repoll
         self.bot = Bot(
             settings.telegram_token.get_secret_value(),
             base_url=settings.telegram_api_url,
@@ -90,11 +91,13 @@ class TelegramChannel:
         )
         self.outbox = Outbox(limits)
         self.buttons = ButtonData()
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._updater = Updater(self.bot, self._queue)
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._reader: asyncio.Task[None] | None = None
+        # Polling mode: our getUpdates loop and the task running it.
+        self._poller: Poller | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self._webhook: Webhook | None = None  # webhook mode
+        self._failure: str | None = None
         self._closed = asyncio.Event()
 
     async def start(self, dispatch: Dispatch) -> None:
@@ -107,9 +110,10 @@ class TelegramChannel:
         try:
             await self.outbox.call(self.bot.initialize, what="getMe")
             await self._register_menus()
-            self._reader = asyncio.create_task(self._read(dispatch))
-            await self._updater.initialize()
-            await self._receive()
+            if self.settings.telegram_webhook_url is None:
+                await self._start_polling(dispatch)
+            else:
+                await self._start_webhook(dispatch, self.settings.telegram_webhook_url)
         except BaseException as exc:
             await self.stop()
             if isinstance(exc, InvalidToken):
@@ -123,43 +127,65 @@ class TelegramChannel:
             raise
         log.info("telegram: running as @%s", self.bot.username)
 
-    async def _receive(self) -> None:
-        url = self.settings.telegram_webhook_url
-        if url is None:
-            await self._updater.start_polling(
-                timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3
-            )
-            return
-        host, port = _listen_address(self.settings.telegram_webhook_listen)
-        secret = self.settings.telegram_webhook_secret
-        await self._updater.start_webhook(
-            listen=host,
-            port=port,
-            url_path=urlsplit(url).path,
-            webhook_url=url,
-            # Without a configured secret, a fresh one per start still keeps strangers out.
-            secret_token=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+    async def _start_polling(self, dispatch: Dispatch) -> None:
+        # getUpdates is refused while a webhook is set, so a start in polling mode removes it.
+        await self.outbox.call(self.bot.delete_webhook, what="deleteWebhook")
+        self._poller = Poller(
+            self.bot,
+            partial(self._accept, dispatch),
+            timeout=self.poll_timeout,
             allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=3,
+            limits=self.outbox.limits,
+            repoll=self.repoll,
+        )
+        self._polling = asyncio.create_task(self._poll(self._poller))
+
+    async def _poll(self, poller: Poller) -> None:
+        """Run the poller; if it ends on its own, the channel is closed and says why."""
+        try:
+            await poller.run()
+        except ChannelError as exc:
+            self._failure = str(exc)
+        except Exception as exc:  # a bug: better a loud stop than a bot that silently stops reading
+            log.exception("telegram: receiving updates failed")
+            self._failure = f"telegram: receiving updates failed: {exc!r}"
+        self._closed.set()
+
+    async def _start_webhook(self, dispatch: Dispatch, url: str) -> None:
+        self._webhook = Webhook(self.bot, partial(self._accept, dispatch))
+        secret = self.settings.telegram_webhook_secret
+        await self._webhook.start(
+            url=url,
+            listen=self.settings.telegram_webhook_listen,
+            secret=secret.get_secret_value() if secret else None,
+            allowed_updates=ALLOWED_UPDATES,
         )
 
     async def wait_closed(self) -> None:
-        """Return once the channel has been stopped."""
+        """Return once the channel has been stopped.
+
+        Raises:
+            ChannelError: the channel stopped on its own, because Telegram refused the token
+                while it was running.
+        """
         await self._closed.wait()
+        if self._failure is not None:
+            raise ChannelError(self._failure)
 
     async def stop(self) -> None:
-        """Stop receiving, finish the updates already received, then disconnect."""
-        if self._updater.running:
-            await self._updater.stop()
-        if self._reader is not None:
-            # The updater has confirmed every update it fetched to Telegram, so each one still
-            # queued must be handled now or it would be lost: the reader drains up to the marker.
-            await self._queue.put(None)
-            await self._reader
-            self._reader = None
+        """Stop receiving, finish the updates already taken in and confirm them, disconnect."""
+        if self._polling is not None:
+            # Cancelling a pending getUpdates is safe: what it fetched is not confirmed yet.
+            self._polling.cancel()
+            await asyncio.wait([self._polling])
+            self._polling = None
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._updater.shutdown()
+        if self._poller is not None and self._failure is None:
+            await self._poller.confirm()
         await self.bot.shutdown()
         self._closed.set()
 
@@ -226,28 +252,27 @@ class TelegramChannel:
                 # The bot works without its menu; say so and carry on.
                 log.warning("telegram: command menu for %s not set: %s", language, exc)
 
-    async def _read(self, dispatch: Dispatch) -> None:
-        """Take updates off the queue in order, each into its own task, until the marker."""
-        while (update := await self._queue.get()) is not None:
-            if not isinstance(update, Update):
-                continue
-            # Converting and starting the task happen without awaiting anything in between,
-            # so each task reaches the dispatcher's chat lock in arrival order.
-            try:
-                msg = to_incoming(update, username=self.bot.username, buttons=self.buttons)
-            except Exception:  # one odd update must not stop the reader and silence the bot
-                log.exception("telegram: cannot read update %s", update.update_id)
-                continue
-            if update.callback_query is not None:
-                self._spawn(self._acknowledge(update.callback_query))
-            if msg is not None:
-                await self._slots.acquire()
-                self._spawn(self._handle(dispatch, msg))
+    async def _accept(self, dispatch: Dispatch, update: Update) -> asyncio.Task[None] | None:
+        """Start handling one update; returns the task handling it, None if there is none."""
+        try:
+            msg = to_incoming(update, username=self.bot.username, buttons=self.buttons)
+        except Exception:  # one odd update must not stop the reading and silence the bot
+            log.exception("telegram: cannot read update %s", update.update_id)
+            return None
+        if update.callback_query is not None:
+            self._spawn(self._acknowledge(update.callback_query))
+        if msg is None:
+            return None
+        # Updates are accepted one after another and the task is started without awaiting
+        # anything after the slot, so each task reaches the dispatcher's chat lock in order.
+        await self._slots.acquire()
+        return self._spawn(self._handle(dispatch, msg))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _handle(self, dispatch: Dispatch, msg: Incoming) -> None:
         try:

@@ -3,7 +3,9 @@
 Incoming: a message or a button press becomes an `Incoming`; photos (largest size), voice notes,
 audio, video, video notes and documents become attachments; stickers, GIFs, polls, locations,
 contacts and the like become `UNSUPPORTED` attachments named after what they are, so the
-handlers can refuse them in the user's language.
+handlers can refuse them in the user's language. A group upgraded to a supergroup gets a new
+chat id; the service message saying so in the new supergroup becomes an `Incoming` whose
+`moved_from` is the old id.
 
 Outgoing: a `Reply` becomes a list of `Part`s, each one Bot API call. Text is sent as plain text
 (no `parse_mode`): nothing the bot says uses markup, so user content quoted back (answers,
@@ -139,8 +141,9 @@ def _for_another_bot(text: str, username: str) -> bool:
 def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incoming | None:
     """The neutral message for an update, or None when the bot has nothing to do with it.
 
-    Ignored: edits, channel posts, service messages (members joining, pinned messages),
-    messages from bots, and commands addressed to another bot in a group.
+    Ignored: edits, channel posts, service messages (members joining, pinned messages) other
+    than a group's upgrade to a supergroup, messages from bots, and commands addressed to
+    another bot in a group.
     """
     query = update.callback_query
     if query is not None:
@@ -156,6 +159,8 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
             message_id=str(query.message.message_id),
         )
     message = update.message
+    if message is not None and message.migrate_from_chat_id is not None:
+        return _moved(message)
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     chat = chat_ref(message.chat)
@@ -171,6 +176,24 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
         message_id=str(message.message_id),
         media_group=message.media_group_id,
         received_at=message.date,
+    )
+
+
+def _moved(message: Message) -> Incoming | None:
+    """The first message of a supergroup made from a group, carrying the group's old id.
+
+    Its sender may be Telegram's stand-in user for anonymous admins, a bot: unlike what people
+    say, this message is taken from anyone, since only the ids matter.
+    """
+    chat = chat_ref(message.chat)
+    if chat is None or message.from_user is None:
+        return None
+    return Incoming(
+        chat=chat,
+        sender=sender_of(message.from_user),
+        message_id=str(message.message_id),
+        received_at=message.date,
+        moved_from=str(message.migrate_from_chat_id),
     )
 
 
