@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -98,9 +99,37 @@ async def _with_db(
         await db.close()
 
 
+async def _serve(app: App) -> None:
+    """Run the app until its channels close; SIGTERM or SIGINT stop it gracefully.
+
+    A graceful stop lets channels finish what is in flight (and Telegram confirm it), so
+    `systemctl stop` or `docker stop` neither loses nor repeats a message.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    received: list[str] = []
+
+    def stop(name: str) -> None:
+        received.append(name)
+        task.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig.name)
+    try:
+        await app.run()
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        task.uncancel()
+        log.info("stopped by %s", received[0])
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
 async def _console(settings: Settings, user: str, chat: str | None) -> None:
-    app: App = await build_app(settings, {"console": ConsoleChannel(user=user, chat=chat)})
-    await app.run()
+    await _serve(await build_app(settings, {"console": ConsoleChannel(user=user, chat=chat)}))
 
 
 async def _run(settings: Settings, user: str | None) -> None:
@@ -115,7 +144,7 @@ async def _run(settings: Settings, user: str | None) -> None:
         )
     for channel in channels:
         app.add_channel(channel)
-    await app.run()
+    await _serve(app)
 
 
 async def _demo(db: Database, settings: Settings, as_json: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,27 @@ async def test_killed_mid_entry_the_console_resumes_at_the_same_question(
     out, _ = await asyncio.wait_for(second.communicate(b"Visits every Friday\n"), timeout=60)
     assert "Action taken, question 3 of 6" in out.decode()
     assert second.returncode == 0
+
+
+async def test_sigterm_stops_the_bot_gracefully_while_it_waits_for_input(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
+    env["DIARYBOT_DATA_DIR"] = str(tmp_path)
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--as",
+        "ana",
+        stdin=PIPE,
+        stdout=PIPE,
+        stderr=PIPE,
+        env=env,
+    )
+    bot.stdin.write(b"/start\n")
+    await bot.stdin.drain()
+    await _read_until(bot.stdout, "/join")  # running, and now blocked reading the open stdin
+    bot.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(bot.communicate(), timeout=20)
+    assert bot.returncode == 0
+    assert "Traceback" not in err.decode()

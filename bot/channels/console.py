@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -71,7 +72,14 @@ class ConsoleChannel:
 
     async def start(self, dispatch: Dispatch) -> None:
         """Begin reading lines in the background."""
-        self._task = asyncio.create_task(self._read_loop(dispatch))
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        # A daemon thread, not asyncio.to_thread: a read blocked on the terminal must not keep
+        # the process alive after a signal asked it to stop.
+        reader = threading.Thread(
+            target=self._pump, args=(asyncio.get_running_loop(), lines), daemon=True
+        )
+        reader.start()
+        self._task = asyncio.create_task(self._read_loop(lines, dispatch))
 
     async def wait_closed(self) -> None:
         """Return at end of input."""
@@ -108,11 +116,16 @@ class ConsoleChannel:
         """Read an attached local file."""
         return await asyncio.to_thread(Path(attachment.ref).read_bytes)
 
-    async def _read_loop(self, dispatch: Dispatch) -> None:
-        while True:
-            line = await asyncio.to_thread(self._stdin.readline)
-            if not line:
-                return
+    def _pump(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+        try:
+            for line in iter(self._stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+        except RuntimeError:  # the loop closed while we were waiting for input
+            return
+
+    async def _read_loop(self, lines: asyncio.Queue[str | None], dispatch: Dispatch) -> None:
+        while (line := await lines.get()) is not None:
             msg = self.to_incoming(line.rstrip("\r\n"))
             if msg is not None:
                 await dispatch(msg)
