@@ -6,15 +6,12 @@ so someone who declines leaves nothing behind but their refusal.
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.messages import Button, Reply
 from bot.settings import LANGUAGES
 from handlers.context import Context, say
-from storage.clusters import ClusterError, join_with_code, normalise_code
-from storage.models import Invite, InvitePurpose
+from storage.clusters import ClusterError, join_with_code, normalise_code, usable_invite
+from storage.models import InvitePurpose
 from storage.people import audit, current_consent, record_consent
-from storage.types import utcnow
 
 CONSENT_VERSION = "2026-11"
 FLOW_CONSENT = "consent"
@@ -62,32 +59,15 @@ async def fallback(ctx: Context) -> list[Reply]:
     return [say(ctx.t("start.intro"))]
 
 
-async def _usable_invite(ctx: Context, code: str) -> Invite | str:
-    """The join invite for `code`, or the key of the string explaining why it cannot be used."""
-    invite = (
-        await ctx.session.exec(
-            select(Invite).where(
-                Invite.code == normalise_code(code), Invite.purpose == InvitePurpose.JOIN
-            )
-        )
-    ).first()
-    if invite is None:
-        return "join.unknown"
-    if invite.expires_at is not None and invite.expires_at <= utcnow():
-        return "join.expired"
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        return "join.used_up"
-    return invite
-
-
 async def join(ctx: Context) -> list[Reply]:
     """/join CODE: check the code, then ask for consent (or join at once if already given)."""
     code = normalise_code(ctx.msg.argument)
     if not code:
         return [say(ctx.t("join.usage"))]
-    invite = await _usable_invite(ctx, code)
-    if isinstance(invite, str):
-        return [say(ctx.t(invite))]
+    try:
+        await usable_invite(ctx.session, code=code, purpose=InvitePurpose.JOIN)
+    except ClusterError as exc:
+        return [say(ctx.t(f"join.{exc.code}"))]
     assert ctx.person.id is not None
     consent = await current_consent(ctx.session, person_id=ctx.person.id)
     if consent is not None and consent.granted and consent.version == CONSENT_VERSION:

@@ -138,14 +138,13 @@ class Redeemed:
     school: School | None
 
 
-async def redeem_invite(
+async def usable_invite(
     session: AsyncSession, *, code: str, purpose: str, now: datetime | None = None
-) -> Redeemed:
-    """Use one redemption of a code, atomically.
+) -> Invite:
+    """The invite for `code`, checked but not used.
 
     Raises `ClusterError` with code `unknown`, `expired` or `used_up` when it cannot be used.
     """
-    now = now or utcnow()
     invite = (
         await session.exec(
             select(Invite).where(Invite.code == normalise_code(code), Invite.purpose == purpose)
@@ -153,8 +152,21 @@ async def redeem_invite(
     ).first()
     if invite is None:
         raise ClusterError("unknown")
-    if invite.expires_at is not None and invite.expires_at <= now:
+    if invite.expires_at is not None and invite.expires_at <= (now or utcnow()):
         raise ClusterError("expired")
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        raise ClusterError("used_up")
+    return invite
+
+
+async def redeem_invite(
+    session: AsyncSession, *, code: str, purpose: str, now: datetime | None = None
+) -> Redeemed:
+    """Use one redemption of a code, atomically.
+
+    Raises `ClusterError` with code `unknown`, `expired` or `used_up` when it cannot be used.
+    """
+    invite = await usable_invite(session, code=code, purpose=purpose, now=now)
     # One conditional UPDATE, so two people racing for the last use cannot both win.
     condition = col(Invite.id) == invite.id
     if invite.max_uses is not None:

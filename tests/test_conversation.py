@@ -325,3 +325,18 @@ async def test_hub_group_is_linked_with_a_coordinator_code(harness: Harness) -> 
     assert "already been used" in text_of(
         await harness.say("ana", f"/linkhub {code}", group="other")
     )
+
+
+async def test_join_explains_unknown_used_and_missing_codes(harness: Harness) -> None:
+    from storage.clusters import create_invite, find_cluster, schools_of
+
+    await demo_codes(harness)
+    async with harness.app.db.session() as session:
+        cluster = await find_cluster(session, name_or_id="Demo Cluster")
+        school = (await schools_of(session, cluster_id=cluster.id))[1]
+        single = (await create_invite(session, cluster_id=cluster.id, school_id=school.id)).code
+    assert "/join ABCD-2345" in text_of(await harness.say("ana", "/join"))
+    assert "don't recognise" in text_of(await harness.say("ana", "/join NOPE-NOPE"))
+    await member(harness, "ana", single.lower())
+    assert "already been used" in text_of(await harness.say("bo", f"/join {single}"))
+    assert [p.display_name for p in await rows(harness, Person)] == ["Ana", ""]
