@@ -89,6 +89,9 @@ class Incoming:
     # Set when the platform moved the group to a new id (Telegram's upgrade of a group to a
     # supergroup): the chat's old id, so links to it can follow; `chat` is the new one.
     moved_from: str | None = None
+    # The person sent something the platform delivered but the bot cannot read (a Matrix message
+    # encrypted with a key that never reached the bot): they are asked to send it again.
+    unreadable: bool = False
 
     @property
     def command(self) -> str | None:

@@ -101,6 +101,10 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     if ctx.msg.moved_from is not None:
         # Not something a person said: the platform telling us a group chat changed its id.
         return await hub.moved(ctx)
+    if ctx.msg.unreadable:
+        # Nothing of it reached us; the current step stays as it was.
+        private = ctx.msg.chat.kind == ChatKind.PRIVATE
+        return [say(ctx.t("errors.unreadable"))] if private else []
     ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
     msg = ctx.msg
     if msg.button is not None and msg.button.startswith("/"):

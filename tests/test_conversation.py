@@ -340,3 +340,14 @@ async def test_join_explains_unknown_used_and_missing_codes(harness: Harness) ->
     await member(harness, "ana", single.lower())
     assert "already been used" in text_of(await harness.say("bo", f"/join {single}"))
     assert [p.display_name for p in await rows(harness, Person)] == ["Ana", ""]
+
+
+async def test_an_unreadable_message_is_answered_and_changes_nothing(harness: Harness) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await harness.say("ana", "/add")
+    await harness.press("ana", "Impact")
+    replies = await harness.send("ana", unreadable=True)
+    assert "couldn't read your last message" in text_of(replies)
+    assert "question 2 of 6" in text_of(await harness.say("ana", "Pupils spoke up more"))
+    assert await harness.send("ana", group="hub", unreadable=True) == []

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
-from nio import AsyncClient, AsyncClientConfig, MatrixRoom
+from nio import AsyncClient, AsyncClientConfig, MatrixRoom, MegolmEvent
 from nio.exceptions import EncryptionError
 
 from bot.channel import ChannelError
@@ -30,7 +30,7 @@ from bot.channels.matrix_events import (
 from bot.channels.matrix_inbox import Inbox
 from bot.channels.matrix_outbox import Outbox
 from bot.channels.matrix_session import SavedValues
-from bot.messages import AttachmentKind, Button, ChatKind, Reply, Sender
+from bot.messages import AttachmentKind, Button, ChatKind, Incoming, Reply, Sender
 from storage.db import Database
 
 BOT = "@diarybot:localhost"
@@ -282,3 +282,37 @@ async def test_a_number_typed_as_a_free_answer_stays_text(
     msg = to_incoming(event({"msgtype": "m.text", "body": "2"}), chat=CHAT, sender=SENDER)
     picked = await Outbox(outbox.client, outbox.saved).pick(msg)  # also after a restart
     assert picked.button is None and picked.text == "2"
+
+
+async def test_a_message_whose_key_never_comes_is_answered_not_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(matrix_inbox, "KEY_WAIT_S", 0.05)
+    seen: list[Incoming] = []
+
+    async def dispatch(msg: Incoming) -> None:
+        seen.append(msg)
+
+    inbox = Inbox(KeyArrivesLater(), None, dispatch)  # type: ignore[arg-type]
+    room = MatrixRoom("!dm:localhost", BOT)
+    room.add_member("@ana:localhost", "Ana", None)
+    room.add_member(BOT, "Bot", None)
+    event = MegolmEvent.from_dict(
+        {
+            "type": "m.room.encrypted",
+            "event_id": "$secret",
+            "sender": "@ana:localhost",
+            "origin_server_ts": 1,
+            "content": {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AAAA",
+                "sender_key": "key",
+                "device_id": "DEV",
+                "session_id": "sess",
+            },
+        }
+    )
+    await inbox.put(room, event)
+    assert [(m.unreadable, m.chat.kind, m.sender.user_id) for m in seen] == [
+        (True, ChatKind.PRIVATE, "@ana:localhost")
+    ]

@@ -18,7 +18,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 from bot.channel import Dispatch
 from bot.channels.matrix_events import PLATFORM, chat_for, is_reply_worthy, to_incoming
 from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox
-from bot.messages import Sender
+from bot.messages import Incoming, Sender
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,20 @@ class Inbox:
         try:
             if event.sender == self.client.user_id:
                 return  # the bot's own, possibly from a former device that alone had its key
-            if isinstance(event, MegolmEvent):
-                event = await self.decrypted(event)
-            if event is None or not is_reply_worthy(event.source, self.client.user_id):
-                return
             sender_id = event.source["sender"]
             chat = chat_for(
                 room.room_id, members=room.member_count, name=room.name, title=room.display_name
             )
             sender = Sender(PLATFORM, sender_id, room.user_name(sender_id) or sender_id)
+            if isinstance(event, MegolmEvent):
+                clear = await self.decrypted(event)
+                if clear is None:  # the person is told, rather than met with silence
+                    unreadable = Incoming(chat, sender, message_id=event.event_id, unreadable=True)
+                    await self.dispatch(unreadable)
+                    return
+                event = clear
+            if not is_reply_worthy(event.source, self.client.user_id):
+                return
             await self.dispatch(
                 await self.outbox.pick(to_incoming(event.source, chat=chat, sender=sender))
             )
