@@ -114,8 +114,13 @@ async def _serve(app: App) -> None:
         received.append(name)
         task.cancel()
 
+    handled = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop, sig.name)
+        try:
+            loop.add_signal_handler(sig, stop, sig.name)
+            handled.append(sig)
+        except (ValueError, RuntimeError, NotImplementedError):
+            pass  # not the main thread (embedded, tests) or no signals here: default handling
     try:
         await app.run()
     except asyncio.CancelledError:
@@ -124,7 +129,7 @@ async def _serve(app: App) -> None:
         task.uncancel()
         log.info("stopped by %s", received[0])
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in handled:
             loop.remove_signal_handler(sig)
 
 
