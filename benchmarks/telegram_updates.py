@@ -33,7 +33,8 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_convert import to_incoming
 from bot.channels.telegram_outbox import Limits
 from bot.settings import Settings, load_settings
-from tests.fake_telegram import FakeTelegram, User, telegram_bot
+from tests.fake_telegram import FakeTelegram, User
+from tests.telegram_driver import telegram_bot
 
 UNLIMITED = Limits(per_second=1_000_000)
 

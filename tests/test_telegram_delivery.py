@@ -18,7 +18,8 @@ from bot.messages import Attachment, AttachmentKind, Button, ChatKind, ChatRef, 
 from bot.settings import Settings, load_settings
 from handlers.router import command_menu
 from prompts import available_languages
-from tests.fake_telegram import FakeTelegram, User, labels, telegram_bot, texts
+from tests.fake_telegram import FakeTelegram, User
+from tests.telegram_driver import labels, telegram_bot, texts
 
 QUICK = Limits(backoff=0.02, attempts=4)
 ANA, BEA = User(1001, "Ana"), User(1002, "Bea")

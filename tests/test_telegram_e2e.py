@@ -12,7 +12,8 @@ from bot.demo import create_demo
 from bot.settings import Settings
 from storage.models import DiaryEntry, EvidenceItem, HubChat
 from tests.builders import photo_with_gps, voice_note
-from tests.fake_telegram import FakeTelegram, User, group, labels, telegram_bot, texts
+from tests.fake_telegram import FakeTelegram, User, group
+from tests.telegram_driver import labels, telegram_bot, texts
 
 
 async def test_teacher_joins_by_deep_link_adds_an_entry_with_media_and_reviews_it(

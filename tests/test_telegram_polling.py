@@ -23,7 +23,8 @@ from bot.channels.telegram_outbox import Limits
 from bot.channels.telegram_polling import Ledger
 from bot.messages import Incoming
 from bot.settings import Settings, load_settings
-from tests.fake_telegram import FakeTelegram, User, telegram_bot, texts
+from tests.fake_telegram import FakeTelegram, User
+from tests.telegram_driver import telegram_bot, texts
 
 QUICK = Limits(backoff=0.02, attempts=4)
 ANA, BEA = User(1001, "Ana"), User(1002, "Bea")

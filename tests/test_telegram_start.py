@@ -11,7 +11,8 @@ from pydantic import SecretStr
 
 from bot import cli
 from bot.settings import Settings
-from tests.fake_telegram import FakeTelegram, User, telegram_bot, texts
+from tests.fake_telegram import FakeTelegram, User
+from tests.telegram_driver import telegram_bot, texts
 
 
 def free_port() -> int:
