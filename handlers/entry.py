@@ -49,8 +49,10 @@ async def _schools(ctx: Context) -> list[School]:
     return list(schools.values())
 
 
-async def _is_coordinator(ctx: Context) -> bool:
-    return any(m.is_coordinator for m in await ctx.memberships())
+async def _sections(ctx: Context) -> tuple[str, ...]:
+    """The sections this person may write: coordinators also write the meeting notes."""
+    coordinator = any(m.is_coordinator for m in await ctx.memberships())
+    return COORDINATOR_SECTIONS if coordinator else CONTRIBUTOR_SECTIONS
 
 
 async def _entry(ctx: Context) -> DiaryEntry | None:
@@ -125,8 +127,7 @@ async def _ask_section(ctx: Context) -> list[Reply]:
         if focus
         else ctx.t("entry.no_focus_yet", school=school.name if school else "")
     )
-    sections = COORDINATOR_SECTIONS if await _is_coordinator(ctx) else CONTRIBUTOR_SECTIONS
-    buttons = [ctx.choice(f"sections.{s}", s) for s in sections]
+    buttons = [ctx.choice(f"sections.{s}", s) for s in await _sections(ctx)]
     return [say(f"{intro}\n\n{ctx.t('entry.which_section')}", *buttons)]
 
 
@@ -225,8 +226,7 @@ async def _handle_draft(ctx: Context, choice: str | None) -> list[Reply]:
 
 
 async def _handle_section(ctx: Context, choice: str | None) -> list[Reply]:
-    sections = COORDINATOR_SECTIONS if await _is_coordinator(ctx) else CONTRIBUTOR_SECTIONS
-    if choice not in sections:
+    if choice not in await _sections(ctx):
         return await ask(ctx)
     assert ctx.person.id is not None
     entry = await start_draft(

@@ -65,7 +65,7 @@ def media_duration(data: bytes) -> float | None:
     return round(float(length), 2) if length else None
 
 
-async def _check(ctx: Context, attachment: Attachment) -> None:
+def _check(ctx: Context, attachment: Attachment) -> None:
     limit = ctx.settings.max_upload_bytes
     if attachment.kind == AttachmentKind.UNSUPPORTED:
         thing = f"evidence.things.{attachment.platform_kind.lower()}"
@@ -89,7 +89,7 @@ async def store_attachment(ctx: Context, entry: DiaryEntry, attachment: Attachme
     Raises:
         Refused: the file is of a kind or size that is not kept.
     """
-    await _check(ctx, attachment)
+    _check(ctx, attachment)
     data = await ctx.download(attachment)
     if len(data) > ctx.settings.max_upload_bytes:
         raise Refused(

@@ -10,7 +10,7 @@ from bot.messages import Button, Reply
 from bot.settings import LANGUAGES
 from handlers.context import Context, say
 from storage.clusters import ClusterError, join_with_code, normalise_code, usable_invite
-from storage.models import InvitePurpose
+from storage.models import InvitePurpose, RoleName
 from storage.people import audit, current_consent, record_consent
 
 CONSENT_VERSION = "2026-11"
@@ -43,7 +43,7 @@ async def help_(ctx: Context) -> list[Reply]:
     members = await ctx.memberships()
     if members:
         lines.append(ctx.t("help.members"))
-    if any(m.role == "school_lead" for m in members):
+    if any(m.role == RoleName.SCHOOL_LEAD for m in members):
         lines.append(ctx.t("help.leads"))
     if any(m.is_coordinator for m in members):
         lines.append(ctx.t("help.coordinators"))

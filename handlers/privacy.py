@@ -7,13 +7,11 @@ every entry and its evidence from view; both leave an audit record.
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.messages import Reply
 from handlers.context import Context, confirm, say
 from handlers.onboarding import CONSENT_VERSION
-from storage.diary import delete_entry
-from storage.models import DiaryEntry, EntryStatus, Visibility
+from storage.diary import delete_entry, live_entries
+from storage.models import Visibility
 from storage.people import audit, record_consent
 
 FLOW = "privacy"
@@ -40,15 +38,6 @@ async def ask(ctx: Context) -> list[Reply]:
     return [confirm(ctx, key, "privacy.yes")]
 
 
-async def _own_entries(ctx: Context) -> list[DiaryEntry]:
-    rows = await ctx.session.exec(
-        select(DiaryEntry).where(
-            DiaryEntry.author_id == ctx.person.id, DiaryEntry.status != EntryStatus.DELETED
-        )
-    )
-    return list(rows.all())
-
-
 async def handle(ctx: Context) -> list[Reply]:
     """Carry out the confirmed choice."""
     step, choice = ctx.state.step, ctx.msg.button
@@ -62,7 +51,7 @@ async def handle(ctx: Context) -> list[Reply]:
         ctx.finish()
         return [say(ctx.t("privacy.kept"))]
     assert ctx.person.id is not None
-    entries = await _own_entries(ctx)
+    entries = await live_entries(ctx.session, author_id=ctx.person.id)
     if step == "withdraw":
         await record_consent(
             ctx.session, person_id=ctx.person.id, version=CONSENT_VERSION, granted=False

@@ -40,10 +40,9 @@ def render_entry(ctx: Context, entry: DiaryEntry, items: list[EvidenceItem]) -> 
         lines.append(f"• {ctx.t('entry.reflection_label')}: {entry.reflection}")
     lines.append(f"{ctx.t('entry.evidence_label')}: {evidence_summary(ctx, items)}")
     for item in items:
-        if item.caption or item.url:
-            lines.append(
-                f"   – {item.url or ''}{' ' if item.url and item.caption else ''}{item.caption}"
-            )
+        described = " ".join(part for part in (item.url, item.caption) if part)
+        if described:
+            lines.append(f"   – {described}")
     lines.append(f"{ctx.t('entry.visibility_label')}: {ctx.t(f'visibility.{entry.visibility}')}")
     return "\n".join(lines)
 

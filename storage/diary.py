@@ -68,6 +68,16 @@ async def entries_of(
     return [(entry, int(count)) for entry, count in rows]
 
 
+async def live_entries(session: AsyncSession, *, author_id: int) -> list[DiaryEntry]:
+    """Every entry of the person that is not deleted, drafts included."""
+    rows = await session.exec(
+        select(DiaryEntry).where(
+            DiaryEntry.author_id == author_id, DiaryEntry.status != EntryStatus.DELETED
+        )
+    )
+    return list(rows.all())
+
+
 async def count_entries(session: AsyncSession, *, author_id: int) -> int:
     """How many submitted entries the person has."""
     return (
