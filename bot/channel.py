@@ -19,6 +19,13 @@ class ChannelError(Exception):
     """A channel could not start or deliver; the message says why in one line."""
 
 
+class DownloadError(ChannelError):
+    """An attachment's bytes could not be fetched from the platform (gone, or never uploaded).
+
+    Trying again later will not help: the sender is asked to send the file again.
+    """
+
+
 @runtime_checkable
 class Channel(Protocol):
     """A chat platform connection."""
@@ -38,4 +45,8 @@ class Channel(Protocol):
         """Deliver one reply to `chat`; raises `ChannelError` only when it cannot be delivered."""
 
     async def download(self, attachment: Attachment) -> bytes:
-        """Fetch the bytes of an attachment that arrived on this channel."""
+        """Fetch the bytes of an attachment that arrived on this channel.
+
+        Raises:
+            DownloadError: the platform cannot provide the file.
+        """
