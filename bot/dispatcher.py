@@ -3,6 +3,8 @@
 Messages of one chat are handled one at a time and in order (a conversation never races with
 itself); different chats proceed concurrently. Each message gets its own database session that
 is committed before any reply is sent, so what the user said is saved even if delivery fails.
+What arrives is cleaned first (`bot.inbound`), and the session carries the acting person, so
+the consent rule (`storage.guard`) holds for every write a handler makes.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from bot.channel import Channel, ChannelError
-from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
+from bot.inbound import cleaned
+from bot.messages import Attachment, Button, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
 from handlers.context import Context
 from handlers.routing import Table, route
 from prompts import Translator, available_languages
 from storage.conversation import load_state
 from storage.db import Database
+from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
-from storage.people import identity_for
+from storage.people import has_consent, identity_for
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,12 @@ class Dispatcher:
 
     async def __call__(self, msg: Incoming) -> None:
         """Handle one message and deliver the replies (the `Dispatch` callback of channels)."""
+        usable = cleaned(msg)
+        if usable is None:
+            # No platform issues ids this long: a forged or broken event, not a person to answer.
+            log.warning("dropped a %s message: unusable sender or chat id", msg.chat.platform)
+            return
+        msg = usable
         # Replies go out before the chat's next message is handled, so they never interleave.
         async with self.locks.hold(msg.chat.key):
             for reply in await self.handle(msg):
@@ -79,12 +89,22 @@ class Dispatcher:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Run the handlers for one message and commit; returns the replies to deliver."""
+        language = None
         try:
             async with self.db.session() as session:
                 identity, person = await identity_for(
                     session, platform=msg.sender.platform, external_id=msg.sender.user_id
                 )
-                assert identity.id is not None
+                assert identity.id is not None and person.id is not None
+                language = person.language
+                act_as(
+                    session,
+                    person_id=person.id,
+                    consent_version=self.table.consent_version,
+                    consented=await has_consent(
+                        session, person_id=person.id, version=self.table.consent_version
+                    ),
+                )
                 private = msg.chat.kind == ChatKind.PRIVATE
                 if private and identity.private_chat_id != msg.chat.chat_id:
                     identity.private_chat_id = msg.chat.chat_id
@@ -104,9 +124,14 @@ class Dispatcher:
                 replies = await route(self.table, ctx)
                 session.add(state)
                 return replies
+        except ConsentRequired:
+            # Rolled back whole: the conversation stays where it was, nothing half-written.
+            t = Translator(self._language(language, msg))
+            consent = Button(t("buttons.consent"), "/consent")
+            return [Reply(t("errors.consent_withdrawn"), buttons=(consent,))]
         except Exception:
             log.exception("handling a message in %s failed", msg.chat.key)
-            return [Reply(Translator(self._language(None, msg))("errors.internal"))]
+            return [Reply(Translator(self._language(language, msg))("errors.internal"))]
 
     async def deliver(self, chat: ChatRef, reply: Reply) -> None:
         """Send one reply through the channel of the chat's platform."""

@@ -16,10 +16,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.messages import Attachment, Button, Incoming, Reply
 from bot.settings import Settings
 from prompts import Translator
+from storage.guard import consents
 from storage.media import MediaStore
 from storage.models import ConversationState, Identity, Person
 from storage.people import Membership, memberships
 from storage.types import utcnow
+
+# The largest id a database integer column holds; longer digit strings cannot name a row.
+MAX_ID = 2**63 - 1
+
+
+class StaleButton(Exception):
+    """Button data that does not parse: treated like a button from an earlier message."""
 
 
 @dataclass
@@ -67,6 +75,22 @@ class Context:
     def reload_strings(self) -> None:
         """Switch the translator to the person's (possibly just changed) language."""
         self.t = Translator(self.person.language or self.settings.default_language)
+
+    @property
+    def consents(self) -> bool:
+        """Whether the person's latest answer grants the current consent text."""
+        return consents(self.session)
+
+    def button_id(self) -> int:
+        """The pressed button's data as a row id.
+
+        Raises:
+            StaleButton: the data is no id (a forged or mangled button).
+        """
+        data = self.msg.button or ""
+        if not (data.isascii() and data.isdigit()) or int(data) > MAX_ID:
+            raise StaleButton(data)
+        return int(data)
 
     async def memberships(self) -> list[Membership]:
         """The person's roles, loaded once per message."""

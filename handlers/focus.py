@@ -11,7 +11,7 @@ from bot.messages import Button, ChatKind, ChatRef, Reply
 from handlers.context import Context, say
 from prompts import Translator
 from storage.clusters import schools_of
-from storage.diary import decide_focus, focus_history, pending_focus
+from storage.diary import FocusDecided, decide_focus, focus_history, pending_focus
 from storage.models import RoleName, School, SchoolFocus
 from storage.people import COORDINATOR_ROLES, audit, contacts, holders_of
 
@@ -181,10 +181,14 @@ async def handle_decide(ctx: Context) -> list[Reply]:
 
 async def _decided(ctx: Context, focus: SchoolFocus, *, confirm: bool, note: str) -> list[Reply]:
     assert ctx.person.id is not None
-    await decide_focus(
-        ctx.session, focus=focus, confirm=confirm, person_id=ctx.person.id, note=note
-    )
     ctx.finish()
+    try:
+        await decide_focus(
+            ctx.session, focus=focus, confirm=confirm, person_id=ctx.person.id, note=note
+        )
+    except FocusDecided as decided:
+        status = ctx.t(f"focus.status.{decided.focus.status}")
+        return [say(ctx.t("focus.already_decided", title=focus.title, status=status))]
     school = await ctx.session.get(School, focus.school_id)
     key = "focus.notify_confirmed" if confirm else "focus.notify_revise"
     notices = await _notify(

@@ -15,6 +15,12 @@ from prompts import Translator
 from storage.clusters import ClusterError, create_invite, link_hub, move_hub
 from storage.models import InvitePurpose
 
+# Why a hub link was refused, beyond the code itself being unusable (`join.*` says that).
+HUB_REFUSALS = {
+    "not_coordinator": "hub.coordinators_only",
+    "other_cluster": "hub.other_cluster",
+}
+
 
 async def hub_code(ctx: Context) -> list[Reply]:
     """/hubcode: a coordinator receives a one-time code to link the cluster's group chat."""
@@ -50,7 +56,7 @@ async def link(ctx: Context) -> list[Reply]:
             person_id=ctx.person.id,  # type: ignore[arg-type]
         )
     except ClusterError as exc:
-        return [say(ctx.t(f"join.{exc.code}"))]
+        return [say(ctx.t(HUB_REFUSALS.get(exc.code, f"join.{exc.code}")))]
     # The group hears the cluster's language, whoever linked it.
     return [say(Translator(linked.cluster.language)("hub.linked", cluster=linked.cluster.name))]
 

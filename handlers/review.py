@@ -18,6 +18,8 @@ from storage.people import audit
 FLOW = "review"
 REFLECTION = "reflection"
 ACTIONS = ("edit", "add", "remove", "visibility", "delete", "back")
+# Without current consent a person may still take things back, but not add or change them.
+RETRACTING_ACTIONS = ("remove", "delete", "back")
 
 
 async def mine(ctx: Context) -> list[Reply]:
@@ -46,7 +48,8 @@ async def ask(ctx: Context) -> list[Reply]:
     assert entry.id is not None
     items = await evidence_of(ctx.session, entry_id=entry.id)
     if step == "entry":
-        buttons = [ctx.choice(f"review.action.{action}", action) for action in ACTIONS]
+        actions = ACTIONS if ctx.consents else RETRACTING_ACTIONS
+        buttons = [ctx.choice(f"review.action.{action}", action) for action in actions]
         return [say(render_entry(ctx, entry, items), *buttons)]
     if step == "edit_pick":
         buttons = [
@@ -102,7 +105,7 @@ async def handle(ctx: Context) -> list[Reply]:
     if step == "list":
         if choice is None:
             return [say(ctx.t("errors.use_buttons")), *await ask(ctx)]
-        ctx.goto(FLOW, "entry", entry_id=int(choice) if choice.isdigit() else None)
+        ctx.goto(FLOW, "entry", entry_id=ctx.button_id())
         return await ask(ctx)
     entry = await _current(ctx)
     if entry is None:

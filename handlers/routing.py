@@ -12,8 +12,7 @@ from enum import IntEnum
 
 from bot.messages import Button, ChatKind, Incoming, Reply
 from handlers import hub
-from handlers.context import Context, say
-from storage.people import has_consent
+from handlers.context import Context, StaleButton, say
 
 Handler = Callable[[Context], Awaitable[list[Reply]]]
 
@@ -88,10 +87,7 @@ async def _allowed(table: Table, spec: Command, ctx: Context) -> list[Reply] | N
         return [say(ctx.t("errors.private_only"))]
     if spec.needs >= Needs.MEMBERSHIP and not await ctx.memberships():
         return [say(ctx.t("errors.join_first"))]
-    assert ctx.person.id is not None
-    if spec.needs >= Needs.CONSENT and not await has_consent(
-        ctx.session, person_id=ctx.person.id, version=table.consent_version
-    ):
+    if spec.needs >= Needs.CONSENT and not ctx.consents:
         return [say(ctx.t("errors.consent_first"), Button(ctx.t("buttons.consent"), "/consent"))]
     return None
 
@@ -118,13 +114,15 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     elif msg.button is not None:
         rev, _, value = msg.button.partition(":")
         flow = table.flows.get(ctx.state.flow)
-        if rev != str(ctx.state.rev) or flow is None:
+        try:
+            if rev != str(ctx.state.rev) or flow is None:
+                raise StaleButton(msg.button)
+            ctx.msg = replace(msg, button=value)
+            replies = await flow.handle(ctx)
+        except StaleButton:
             replies = [say(ctx.t("errors.stale_button"))]
             if flow is not None:
                 replies += await flow.ask(ctx)
-        else:
-            ctx.msg = replace(msg, button=value)
-            replies = await flow.handle(ctx)
     elif msg.command is not None:
         spec = table.commands.get(msg.command)
         if spec is None:

@@ -19,7 +19,7 @@ from storage.models import (
     School,
     SchoolKind,
 )
-from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES, audit, grant_role
+from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES, audit, grant_role, holders_of
 from storage.types import utcnow
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
@@ -251,16 +251,29 @@ async def link_hub(
     title: str,
     person_id: int,
 ) -> Redeemed:
-    """Link a group chat to the cluster a hub code belongs to (relinking moves it)."""
-    redeemed = await redeem_invite(session, code=code, purpose=InvitePurpose.HUB)
+    """Link a group chat to the cluster a hub code belongs to.
+
+    Only a coordinator of that cluster may use the code, and a group that is already another
+    cluster's hub stays with it; relinking within the same cluster just renews the link.
+
+    Raises:
+        ClusterError: code `unknown`, `expired`, `used_up`, `not_coordinator` or
+            `other_cluster`; the code is not used up by a refused attempt.
+    """
+    invite = await usable_invite(session, code=code, purpose=InvitePurpose.HUB)
+    coordinators = await holders_of(session, cluster_id=invite.cluster_id, roles=COORDINATOR_ROLES)
+    if person_id not in coordinators:
+        raise ClusterError("not_coordinator")
     hub = (
         await session.exec(
             select(HubChat).where(HubChat.platform == platform, HubChat.chat_id == chat_id)
         )
     ).first()
+    if hub is not None and hub.cluster_id != invite.cluster_id:
+        raise ClusterError("other_cluster")
+    redeemed = await redeem_invite(session, code=code, purpose=InvitePurpose.HUB)
     if hub is None:
-        hub = HubChat(platform=platform, chat_id=chat_id, cluster_id=redeemed.cluster.id)
-    hub.cluster_id = redeemed.cluster.id  # type: ignore[assignment]
+        hub = HubChat(platform=platform, chat_id=chat_id, cluster_id=invite.cluster_id)
     hub.title = title[:300]
     hub.linked_by = person_id
     session.add(hub)

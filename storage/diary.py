@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -157,21 +157,49 @@ async def pending_focus(session: AsyncSession, *, school_ids: list[int]) -> list
     return list(rows.all())
 
 
+class FocusDecided(Exception):
+    """The proposal was decided by someone else meanwhile; `focus` shows how it stands now."""
+
+    def __init__(self, focus: SchoolFocus) -> None:
+        super().__init__(f"focus {focus.id} is {focus.status}")
+        self.focus = focus
+
+
 async def decide_focus(
     session: AsyncSession, *, focus: SchoolFocus, confirm: bool, person_id: int, note: str = ""
 ) -> None:
-    """Confirm a proposal (superseding the previous confirmed focus) or send it back."""
-    now = utcnow()
+    """Confirm a proposal (superseding the school's confirmed focus) or send it back.
+
+    Only a proposal still waiting for a decision can be decided: the decision is one conditional
+    UPDATE, so of two coordinators acting on the same proposal (one from an old message, say)
+    only the first decides.
+
+    Raises:
+        FocusDecided: the proposal is no longer waiting for a decision.
+    """
+    claimed = await session.exec(
+        update(SchoolFocus)  # type: ignore[call-overload]
+        .where(col(SchoolFocus.id) == focus.id, col(SchoolFocus.status) == FocusStatus.PROPOSED)
+        .values(
+            status=FocusStatus.CONFIRMED if confirm else FocusStatus.REVISE,
+            decided_by=person_id,
+            decided_at=utcnow(),
+            decision_note=note,
+        )
+    )
+    await session.refresh(focus)
+    if claimed.rowcount != 1:
+        raise FocusDecided(focus)
     if confirm:
-        previous = await confirmed_focus(session, school_id=focus.school_id)
-        if previous is not None and previous.id != focus.id:
-            previous.status = FocusStatus.SUPERSEDED
-            session.add(previous)
-    focus.status = FocusStatus.CONFIRMED if confirm else FocusStatus.REVISE
-    focus.decided_by = person_id
-    focus.decided_at = now
-    focus.decision_note = note
-    session.add(focus)
+        await session.exec(
+            update(SchoolFocus)  # type: ignore[call-overload]
+            .where(
+                col(SchoolFocus.school_id) == focus.school_id,
+                col(SchoolFocus.status) == FocusStatus.CONFIRMED,
+                col(SchoolFocus.id) != focus.id,
+            )
+            .values(status=FocusStatus.SUPERSEDED)
+        )
     await audit(
         session,
         person_id=person_id,

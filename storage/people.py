@@ -119,15 +119,18 @@ async def has_consent(session: AsyncSession, *, person_id: int, version: str) ->
 async def record_consent(
     session: AsyncSession, *, person_id: int, version: str, granted: bool
 ) -> ConsentRecord:
-    """Store a consent answer (records are never overwritten: the history is the evidence)."""
+    """Store a consent answer (records are never overwritten: the history is the evidence).
+
+    A refusal after consent had been given is audited as a withdrawal, not as a decline.
+    """
+    if granted:
+        action = "consent.granted"
+    else:
+        previous = await current_consent(session, person_id=person_id)
+        action = "consent.withdrawn" if previous and previous.granted else "consent.declined"
     record = ConsentRecord(person_id=person_id, version=version, granted=granted)
     session.add(record)
-    await audit(
-        session,
-        person_id=person_id,
-        action="consent.granted" if granted else "consent.declined",
-        detail={"version": version},
-    )
+    await audit(session, person_id=person_id, action=action, detail={"version": version})
     return record
 
 

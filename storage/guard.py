@@ -1,0 +1,111 @@
+"""The consent rule, kept where every write to the diary passes: the session's flush.
+
+A person who has not consented to the current consent text (or has withdrawn) may still read
+their own entries and take things back: delete an entry, remove evidence, narrow an entry to
+cluster-only. Anything else that would add to or change the diary (a new entry or evidence
+item, edited text, a wider visibility, a focus proposal or decision) is refused with
+`ConsentRequired` before it reaches the database. Checking at the flush rather than in each
+command means a step added to any flow later is covered without remembering to ask.
+
+The dispatcher names the acting person (and whether they consent) on each message's session;
+sessions without an actor (the CLI, operators' tools) are not restricted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    ConsentRecord,
+    DiaryEntry,
+    EntryStatus,
+    EvidenceItem,
+    SchoolFocus,
+    Visibility,
+)
+
+ACTOR = "diary_actor"
+
+
+class ConsentRequired(Exception):
+    """A write to the diary by a person who does not currently consent."""
+
+
+@dataclass
+class Actor:
+    """Who is acting in a session, and whether their latest answer grants the current text."""
+
+    person_id: int
+    consent_version: str
+    consented: bool
+
+
+def act_as(session: AsyncSession, *, person_id: int, consent_version: str, consented: bool) -> None:
+    """Make the consent rule apply to every flush of `session`, on behalf of this person."""
+    sync = session.sync_session
+    sync.info[ACTOR] = Actor(person_id, consent_version, consented)
+    event.listen(sync, "before_flush", _check)
+
+
+def consents(session: AsyncSession) -> bool:
+    """Whether the acting person consents now (True where no person acts)."""
+    actor: Actor | None = session.sync_session.info.get(ACTOR)
+    return actor is None or actor.consented
+
+
+def _changed(obj: Any) -> dict[str, Any]:
+    """The attributes changed on a loaded object, with their new values."""
+    state = inspect(obj)
+    changed = {}
+    for attr in state.attrs:
+        history = attr.history
+        if history.has_changes():
+            changed[attr.key] = attr.value
+    return changed
+
+
+# Changes that only take something back: what may be written without consent.
+_RETRACTIONS: dict[type, dict[str, Any]] = {
+    DiaryEntry: {
+        "status": {EntryStatus.DELETED},
+        "visibility": {Visibility.CLUSTER},
+        "deleted_at": None,
+        "updated_at": None,
+    },
+    EvidenceItem: {"removed_at": None},
+}
+
+
+def _is_retraction(obj: Any) -> bool:
+    allowed = _RETRACTIONS.get(type(obj))
+    if allowed is None:
+        return False
+    for key, value in _changed(obj).items():
+        if key not in allowed:
+            return False
+        if allowed[key] is not None and value not in allowed[key]:
+            return False
+    return True
+
+
+def _check(session: Session, _context: object, _instances: object) -> None:
+    actor: Actor | None = session.info.get(ACTOR)
+    if actor is None:
+        return
+    # A consent answer given in this very message counts from now on.
+    for obj in session.new:
+        if isinstance(obj, ConsentRecord) and obj.person_id == actor.person_id:
+            actor.consented = obj.granted and obj.version == actor.consent_version
+    if actor.consented:
+        return
+    guarded = (DiaryEntry, EvidenceItem, SchoolFocus)
+    if any(isinstance(obj, guarded) for obj in session.new):
+        raise ConsentRequired("a new diary record without consent")
+    for obj in session.dirty:
+        if isinstance(obj, guarded) and session.is_modified(obj) and not _is_retraction(obj):
+            raise ConsentRequired(f"a change to {type(obj).__name__} without consent")
