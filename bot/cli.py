@@ -1,7 +1,8 @@
 """The `diarybot` command: run the bot, chat in the console, upgrade the database, administer.
 
-Every failure an operator can cause (a bad setting, an unreachable database, an unknown
-cluster) ends with one line on stderr and exit status 2, never a traceback.
+Every failure an operator can cause (a bad setting or argument, an unreachable database, an
+unknown cluster, no channel to run) ends with one line on stderr and exit status 2, never a
+traceback; nothing printed or logged contains a secret (see `bot.logs`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 
 from sqlmodel import col, select
 
@@ -23,7 +28,15 @@ from bot.app import App, build_app, configured_channels
 from bot.channel import ChannelError
 from bot.channels.console import ConsoleChannel
 from bot.demo import create_demo
-from bot.settings import LANGUAGES, Settings, SettingsError, load_settings
+from bot.logs import Redactor, logging_to_stderr, secrets_of
+from bot.settings import (
+    LANGUAGES,
+    Settings,
+    SettingsError,
+    known_time_zone,
+    load_settings,
+    unknown_environment,
+)
 from storage.clusters import (
     ClusterError,
     add_school,
@@ -33,25 +46,117 @@ from storage.clusters import (
     schools_of,
 )
 from storage.db import Database, DatabaseError
+from storage.media import make_private_dirs
 from storage.models import Cluster, InvitePurpose, RoleName, SchoolKind
 
 log = logging.getLogger("diarybot")
 
 
+NO_CHANNEL = (
+    "no channel is configured and stdin is not a terminal: set DIARYBOT_TELEGRAM_TOKEN "
+    "(Telegram) or DIARYBOT_MATRIX_HOMESERVER and DIARYBOT_MATRIX_USER_ID (Matrix), "
+    "or chat in a terminal with `diarybot console --as NAME`"
+)
+MAX_INVITE_DAYS = 3650
+MAX_INVITE_USES = 10_000
+MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default in its help, unless there is none worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, "") or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and exit status 2, as argparse's)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        """Print `message` as one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: a whole number from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _text(limit: int, *, empty: bool = False) -> Callable[[str], str]:
+    """An argument type: text of at most `limit` characters, without control characters."""
+
+    def parse(text: str) -> str:
+        value = text.strip()
+        if not value and not empty:
+            raise argparse.ArgumentTypeError("must not be empty")
+        if len(value) > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit} characters long")
+        if any(unicodedata.category(c) == "Cc" for c in value):
+            raise argparse.ArgumentTypeError("must not contain control characters")
+        return value
+
+    return parse
+
+
+def _cluster_ref(text: str) -> str:
+    """An argument type: a cluster's name, or its id (digits)."""
+    value = _text(200)(text)
+    if value.isdigit() and not (value.isascii() and 1 <= int(value) <= MAX_ID):
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a cluster name nor a cluster id")
+    return value
+
+
+def _time_zone(text: str) -> str:
+    """An argument type: an IANA time zone name such as Europe/Zagreb."""
+    try:
+        return known_time_zone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} {exc}") from None
+
+
+def _version() -> str:
+    try:
+        return version("cluster-diary-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="diarybot", description="The Cluster Diary bot and its admin tools."
-    )
+    parser = _Parser(prog="diarybot", description="The Cluster Diary bot and its admin tools.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--config", type=Path, help="a TOML settings file (keys as in README)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    name = _text(200)
+    person = _text(64)
 
-    run = sub.add_parser("run", help="start the configured channels (the console if none)")
-    run.add_argument("--as", dest="user", default=None, help="console user when no channel is set")
+    run = sub.add_parser(
+        "run",
+        help="start the configured channels (the console if none and stdin is a terminal)",
+    )
+    run.add_argument(
+        "--as", dest="user", type=person, help="console user (default: your login name)"
+    )
 
     console = sub.add_parser("console", help="chat with the bot in this terminal")
-    console.add_argument("--as", dest="user", required=True, help="who you are in the chat")
-    console.add_argument("--chat", help="talk in this group chat instead of a private one")
+    console.add_argument("--as", dest="user", type=person, required=True, help="who you are")
+    console.add_argument("--chat", type=person, help="talk in this group chat, not a private one")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -63,25 +168,41 @@ def _parser() -> argparse.ArgumentParser:
     cluster = sub.add_parser("cluster", help="manage clusters")
     cluster_sub = cluster.add_subparsers(dest="cluster_command", required=True, metavar="ACTION")
     create = cluster_sub.add_parser("create", help="create a cluster")
-    create.add_argument("name")
-    create.add_argument("--country", default="")
-    create.add_argument("--language", choices=LANGUAGES, help="default: the bot's default")
-    create.add_argument("--timezone", help="IANA name, default: the bot's time zone")
+    create.add_argument("name", type=name, help="the cluster's name (unique)")
+    create.add_argument("--country", type=_text(100, empty=True), default="", help="country")
+    create.add_argument(
+        "--language", choices=LANGUAGES, help="default language (default: the bot's)"
+    )
+    create.add_argument(
+        "--timezone", type=_time_zone, help="IANA time zone name (default: the bot's)"
+    )
     cluster_sub.add_parser("list", help="list clusters and their schools")
 
     school = sub.add_parser("school", help="manage schools")
     school_sub = school.add_subparsers(dest="school_command", required=True, metavar="ACTION")
     add = school_sub.add_parser("add", help="add a school to a cluster")
-    add.add_argument("cluster", help="cluster name or id")
-    add.add_argument("name")
+    add.add_argument("cluster", type=_cluster_ref, help="cluster name or id")
+    add.add_argument("name", type=name, help="the school's name")
     add.add_argument("--mentor", action="store_true", help="the cluster's mentor school")
 
     invite = sub.add_parser("invite", help="issue an invite code")
-    invite.add_argument("cluster", help="cluster name or id")
-    invite.add_argument("--role", choices=[r.value for r in RoleName], default="contributor")
-    invite.add_argument("--school", help="school name (needed for school roles)")
-    invite.add_argument("--uses", type=int, default=1, help="how many people may use it (0: any)")
-    invite.add_argument("--days", type=int, default=30, help="days until it expires")
+    invite.add_argument("cluster", type=_cluster_ref, help="cluster name or id")
+    invite.add_argument(
+        "--role", choices=[r.value for r in RoleName], default="contributor", help="their role"
+    )
+    invite.add_argument("--school", type=name, help="school name (needed for school roles)")
+    invite.add_argument(
+        "--uses",
+        type=_whole_number(0, MAX_INVITE_USES),
+        default=1,
+        help="how many people may use it (0: any)",
+    )
+    invite.add_argument(
+        "--days",
+        type=_whole_number(1, MAX_INVITE_DAYS),
+        default=30,
+        help="days until it expires",
+    )
     invite.add_argument("--hub", action="store_true", help="a code to link a group as the hub")
     return parser
 
@@ -137,10 +258,22 @@ async def _console(settings: Settings, user: str, chat: str | None) -> None:
     await _serve(await build_app(settings, {"console": ConsoleChannel(user=user, chat=chat)}))
 
 
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # closed
+        return False
+
+
 async def _run(settings: Settings, user: str | None) -> None:
+    # The Matrix crypto store and the media live here: create it private before anything else.
+    await asyncio.to_thread(make_private_dirs, settings.data_dir)
     app = await build_app(settings)
     channels = configured_channels(settings, app.db)
     if not channels:
+        if not _stdin_is_terminal():  # systemd, docker: a console would read nothing and quit
+            await app.db.close()
+            raise SettingsError(NO_CHANNEL)
         channels = [ConsoleChannel(user=user or getpass.getuser())]
         print(
             "No Telegram or Matrix settings found: chatting in this terminal "
@@ -150,6 +283,10 @@ async def _run(settings: Settings, user: str | None) -> None:
     for channel in channels:
         app.add_channel(channel)
     await _serve(app)
+
+
+async def _upgraded(db: Database) -> None:
+    print(f"database is up to date: {db.display_url}")
 
 
 async def _demo(db: Database, settings: Settings, as_json: bool) -> None:
@@ -225,8 +362,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "console":
         await _console(settings, args.user, args.chat)
     elif args.command == "db":
-        await _with_db(settings)
-        print(f"database is up to date: {settings.resolved_database_url}")
+        await _with_db(settings, _upgraded)
     elif args.command == "demo":
         await _with_db(settings, lambda db: _demo(db, settings, args.json))
     elif args.command == "cluster":
@@ -240,18 +376,25 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `diarybot` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    for line in unknown_environment(os.environ):
+        print(f"diarybot: warning: {line}", file=sys.stderr)
     try:
         settings = load_settings(args.config)
-        asyncio.run(_dispatch(args, settings))
-    except (SettingsError, DatabaseError, ClusterError, ChannelError) as exc:
+    except SettingsError as exc:
         print(f"diarybot: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    redact = Redactor(secrets_of(settings))
+    with logging_to_stderr(redact, verbose=args.verbose):
+        try:
+            asyncio.run(_dispatch(args, settings))
+        except (SettingsError, DatabaseError, ClusterError, ChannelError) as exc:
+            print(f"diarybot: error: {redact(str(exc))}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+        except Exception:  # a bug: its traceback goes through the redacting log handler
+            log.critical("diarybot stopped by an unexpected error", exc_info=True)
+            return 1
     return 0
 
 

@@ -1,24 +1,45 @@
 """Settings: environment variables prefixed `DIARYBOT_`, then an optional TOML file, then defaults.
 
 Secrets are `SecretStr` so they never show up in logs or error messages. `load_settings` turns
-a validation failure into one line naming the setting, which the CLI prints instead of a traceback.
+every mistake in them (a value that does not validate, a config file that is not TOML, a key that
+is no setting) into one line naming what is wrong, which the CLI prints instead of a traceback.
+List settings take a JSON list or comma-separated values, so
+`DIARYBOT_MATRIX_ALLOWED_SERVERS=a.org,b.org` works as an operator would expect.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pydantic_settings
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 LANGUAGES = ("en", "nl", "hr", "cs", "hu", "it", "pt")
+ENV_PREFIX = "DIARYBOT_"
+# Read by the test suite only (see README), so never reported as unknown settings.
+TEST_ENV_PREFIX = "DIARYBOT_TEST_"
+
+
+def known_time_zone(name: str) -> str:
+    """`name` if it is an IANA time zone this system knows; `ValueError` saying so otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not a known time zone name such as Europe/Lisbon") from None
+    return name
 
 
 class SettingsError(Exception):
@@ -28,7 +49,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Everything the bot can be configured with (see the README's configuration table)."""
 
-    model_config = SettingsConfigDict(env_prefix="DIARYBOT_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
     config_file: ClassVar[Path | None] = None
 
     data_dir: Path = Path("data")
@@ -41,7 +62,8 @@ class Settings(BaseSettings):
     # Checked from the image header before decoding: a small file can unpack to gigabytes.
     max_image_megapixels: float = Field(default=50.0, gt=0)
     # Documents are matched against these MIME patterns; photos, audio and video always pass.
-    allowed_document_types: list[str] = Field(
+    # NoDecode: the environment's text reaches `_list_of_text` as is (JSON or comma-separated).
+    allowed_document_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "application/pdf",
             "text/plain",
@@ -70,7 +92,7 @@ class Settings(BaseSettings):
     matrix_user_id: str | None = None
     matrix_password: SecretStr | None = None
     matrix_access_token: SecretStr | None = None
-    matrix_allowed_servers: list[str] = Field(default_factory=list)
+    matrix_allowed_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -87,6 +109,22 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
         return tuple(sources)
 
+    @field_validator("allowed_document_types", "matrix_allowed_servers", mode="before")
+    @classmethod
+    def _list_of_text(cls, value: object) -> object:
+        """A list as JSON (`["a", "b"]`) or as comma-separated values (`a, b`)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"is not a JSON list ({exc.msg}); write one, or a, b, c without brackets"
+                ) from None
+        return [part.strip() for part in text.split(",") if part.strip()]
+
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -97,11 +135,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("is not a known time zone name such as Europe/Lisbon") from exc
-        return value
+        return known_time_zone(value)
 
     @property
     def resolved_database_url(self) -> str:
@@ -131,4 +165,35 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     except ValidationError as exc:
         error = exc.errors()[0]
         name = ".".join(str(part) for part in error["loc"]) or "settings"
-        raise SettingsError(f"setting {name!r} (DIARYBOT_{name.upper()}): {error['msg']}") from None
+        if error["type"] == "extra_forbidden":
+            where = f" in {config_file}" if config_file is not None else ""
+            raise SettingsError(f"{name!r}{where} is not a setting") from None
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"setting {name!r} ({ENV_PREFIX}{name.upper()}): {message}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"config file {config_file} cannot be read: {exc.strerror}") from None
+    except pydantic_settings.SettingsError as exc:  # a source could not parse a value
+        raise SettingsError(str(exc)) from None
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """One line for each `DIARYBOT_*` variable that names no setting (a typo, usually).
+
+    Only the names are reported, never the values (one of them may be a misspelled secret).
+    Variables of the test suite (`DIARYBOT_TEST_*`) are not settings and are left alone.
+    """
+    known = {name.upper() for name in Settings.model_fields}
+    lines = []
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(TEST_ENV_PREFIX):
+            continue
+        name = upper.removeprefix(ENV_PREFIX)
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {ENV_PREFIX}{close[0]}?" if close else ""
+        lines.append(f"environment variable {variable} is not a setting and is ignored{hint}")
+    return lines

@@ -2,7 +2,8 @@
 
 Files live at `<root>/<first two hex>/<hash>`; a write goes to a temporary file first and is
 renamed into place, so a crash never leaves a half-written file under a valid name. Disk work
-runs in a thread so the event loop never blocks on it.
+runs in a thread so the event loop never blocks on it. Evidence is private: the folders the store
+creates are 0700 and its files 0600 (the bot's user only), also under a permissive umask.
 """
 
 from __future__ import annotations
@@ -12,6 +13,24 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create `path` and each missing parent as a folder only its owner can enter (0700).
+
+    Folders that exist already keep their mode: they are the operator's to choose.
+    """
+    missing: list[Path] = []
+    while not path.exists():
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another writer; it used the same mode
+            pass
 
 
 class MediaStore:
@@ -43,7 +62,8 @@ class MediaStore:
         target = self.path_for(digest)
         if target.is_file():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(target.parent)
+        # mkstemp creates the file 0600; the rename keeps that mode.
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -15,8 +16,13 @@ import pytest
 
 
 def diarybot(
-    *args: str, data_dir: Path, stdin: str = "", env: dict[str, str] | None = None
+    *args: str,
+    data_dir: Path,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    umask: int = -1,
 ) -> subprocess.CompletedProcess[str]:
+    """Run `diarybot ARGS` in a process of its own (stdin a pipe, never a terminal)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
     environment.update({"DIARYBOT_DATA_DIR": str(data_dir), **(env or {})})
     return subprocess.run(
@@ -27,6 +33,7 @@ def diarybot(
         env=environment,
         timeout=60,
         check=False,
+        umask=umask,
     )
 
 
@@ -165,24 +172,116 @@ async def test_killed_mid_entry_the_console_resumes_at_the_same_question(
 
 
 async def test_sigterm_stops_the_bot_gracefully_while_it_waits_for_input(tmp_path: Path) -> None:
+    # With no channel configured, `run` chats in the terminal, so its stdin is a terminal here.
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
     env["DIARYBOT_DATA_DIR"] = str(tmp_path)
-    bot = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--as",
-        "ana",
-        stdin=PIPE,
-        stdout=PIPE,
-        stderr=PIPE,
-        env=env,
-    )
-    bot.stdin.write(b"/start\n")
-    await bot.stdin.drain()
-    await _read_until(bot.stdout, "/join")  # running, and now blocked reading the open stdin
-    bot.send_signal(signal.SIGTERM)
-    _, err = await asyncio.wait_for(bot.communicate(), timeout=20)
+    terminal, stdin = pty.openpty()
+    try:
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--as",
+            "ana",
+            stdin=stdin,
+            stdout=PIPE,
+            stderr=PIPE,
+            env=env,
+        )
+        os.close(stdin)
+        os.write(terminal, b"/start\n")
+        await _read_until(bot.stdout, "/join")  # running, and now blocked reading the terminal
+        bot.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(bot.communicate(), timeout=30)
+    finally:
+        os.close(terminal)
     assert bot.returncode == 0
+    assert "chatting in this terminal" in err.decode()
     assert "Traceback" not in err.decode()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a command that failed as an operator mistake should."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_a_config_file_that_is_not_toml_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "diarybot.toml"
+    config.write_text('default_language = "pt"\nmatrix_allowed_servers = [\n')
+    line = one_line_error(diarybot("--config", str(config), "db", "upgrade", data_dir=tmp_path))
+    assert line.startswith(f"diarybot: error: config file {config} is not valid TOML")
+
+
+def test_a_list_setting_given_as_plain_text_is_read_as_comma_separated(tmp_path: Path) -> None:
+    plain = {"DIARYBOT_MATRIX_ALLOWED_SERVERS": "example.org, school.example"}
+    result = diarybot("db", "upgrade", data_dir=tmp_path, env=plain)
+    assert result.returncode == 0, result.stderr
+    broken = {"DIARYBOT_ALLOWED_DOCUMENT_TYPES": '["application/pdf"'}
+    line = one_line_error(diarybot("db", "upgrade", data_dir=tmp_path, env=broken))
+    assert "DIARYBOT_ALLOWED_DOCUMENT_TYPES" in line and "JSON list" in line
+
+
+def test_an_unsupported_database_is_one_line(tmp_path: Path) -> None:
+    env = {"DIARYBOT_DATABASE_URL": "mysql://diary@127.0.0.1/diary"}
+    line = one_line_error(diarybot("db", "upgrade", data_dir=tmp_path, env=env))
+    assert "is not supported" in line and "sqlite" in line and "postgresql" in line
+
+
+def test_run_without_a_channel_and_without_a_terminal_stops_with_exit_2(tmp_path: Path) -> None:
+    # systemd and docker give no terminal: a console there would read nothing and exit 0.
+    line = one_line_error(diarybot("run", data_dir=tmp_path, stdin="/start\n"))
+    assert "no channel is configured" in line
+    assert "DIARYBOT_TELEGRAM_TOKEN" in line and "DIARYBOT_MATRIX_HOMESERVER" in line
+
+
+def test_misspelled_diarybot_variables_are_warned_about_without_their_values(
+    tmp_path: Path,
+) -> None:
+    env = {"DIARYBOT_TELEGRAM_TOKN": "123456:very-secret", "DIARYBOT_SHOUT": "x"}
+    result = diarybot("db", "upgrade", data_dir=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "diarybot: warning: environment variable DIARYBOT_SHOUT is not a setting and is ignored",
+        "diarybot: warning: environment variable DIARYBOT_TELEGRAM_TOKN is not a setting and is "
+        "ignored; did you mean DIARYBOT_TELEGRAM_TOKEN?",
+    ]
+    assert "very-secret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["invite", "Zagreb North", "--days", "0"], "--days"),
+        (["invite", "Zagreb North", "--days", "-5"], "--days"),
+        (["invite", "Zagreb North", "--days", "99999999999"], "--days"),
+        (["invite", "Zagreb North", "--uses", "-3"], "--uses"),
+        (["invite", "Zagreb North", "--uses", "many"], "--uses"),
+        (["invite", "99999999999999999999"], "cluster"),
+        (["cluster", "create", "Mars", "--timezone", "Mars/Base"], "--timezone"),
+        (["cluster", "create", "   "], "name"),
+        (["school", "add", "Zagreb North", "x" * 201], "name"),
+        (["console", "--as", "ana\x07"], "--as"),
+    ],
+)
+def test_invalid_arguments_are_refused_with_one_line(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    line = one_line_error(diarybot(*args, data_dir=tmp_path))
+    assert line.startswith(f"diarybot {args[0]}") and f"argument {named}:" in line
+    assert not (tmp_path / "diary.sqlite3").exists()  # refused before anything was opened
+
+
+def test_help_shows_the_defaults_and_version_prints_the_installed_one(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    wide = {"COLUMNS": "200"}  # argparse wraps help to the terminal's width
+    invite = diarybot("invite", "--help", data_dir=tmp_path, env=wide).stdout
+    assert "(default: 30)" in invite and "(default: 1)" in invite
+    assert "(default: contributor)" in invite
+    result = diarybot("--version", data_dir=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"diarybot {version('cluster-diary-bot')}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings, unknown_environment
 
 
 def test_defaults_use_sqlite_in_the_data_folder(tmp_path, monkeypatch) -> None:
@@ -56,3 +56,58 @@ def test_the_shipped_example_config_loads() -> None:
     settings = load_settings(example)
     assert settings.default_language == "pt"
     assert settings.resolved_database_url.startswith("postgresql://")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("example.org", ["example.org"]),
+        ("example.org, school.example ,", ["example.org", "school.example"]),
+        ('["example.org", "*"]', ["example.org", "*"]),
+        ("", []),
+    ],
+)
+def test_list_settings_take_comma_separated_values_or_json(monkeypatch, value, expected) -> None:
+    monkeypatch.setenv("DIARYBOT_MATRIX_ALLOWED_SERVERS", value)
+    monkeypatch.setenv("DIARYBOT_ALLOWED_DOCUMENT_TYPES", value)
+    settings = load_settings()
+    assert settings.matrix_allowed_servers == expected
+    assert settings.allowed_document_types == expected
+
+
+def test_a_toml_list_and_a_toml_string_both_work(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("DIARYBOT_MATRIX_ALLOWED_SERVERS", raising=False)
+    monkeypatch.delenv("DIARYBOT_ALLOWED_DOCUMENT_TYPES", raising=False)
+    config = tmp_path / "diarybot.toml"
+    config.write_text(
+        'matrix_allowed_servers = ["a.example", "b.example"]\n'
+        'allowed_document_types = "application/pdf, text/plain"\n'
+    )
+    settings = load_settings(config)
+    assert settings.matrix_allowed_servers == ["a.example", "b.example"]
+    assert settings.allowed_document_types == ["application/pdf", "text/plain"]
+
+
+def test_a_config_file_mistake_is_one_line(tmp_path) -> None:
+    config = tmp_path / "diarybot.toml"
+    config.write_text('timezone = "Europe/Lisbon\n')
+    with pytest.raises(SettingsError, match="is not valid TOML") as err:
+        load_settings(config)
+    assert "\n" not in str(err.value)
+    config.write_text('timezon = "Europe/Lisbon"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings(config)
+    assert str(err.value) == f"'timezon' in {config} is not a setting"
+
+
+def test_unknown_diarybot_variables_are_named_without_values() -> None:
+    environ = {
+        "DIARYBOT_TELEGRAM_TOKN": "123:secret",
+        "diarybot_data_dir": "/srv",  # pydantic-settings reads names in any case
+        "DIARYBOT_TEST_POSTGRES_URL": "postgresql://x",  # the test suite's own
+        "HOME": "/root",
+    }
+    assert unknown_environment(environ) == [
+        "environment variable DIARYBOT_TELEGRAM_TOKN is not a setting and is ignored; "
+        "did you mean DIARYBOT_TELEGRAM_TOKEN?"
+    ]
