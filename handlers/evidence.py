@@ -1,7 +1,10 @@
 """Turning what a contributor sends (media, links) into evidence items on a diary entry.
 
-Photos are re-encoded without their metadata (EXIF, GPS) before they are stored; voice and audio
-get their duration recorded; size and type limits come from the settings. A refused file gets a
+A file's kind is decided from its bytes (`handlers.filetypes`), not from the name or MIME type
+the client declared: every picture, sent as a photo or as a file, is stored without its metadata
+(`handlers.images`, which also refuses pictures with too many pixels before decoding them);
+voice, audio and video must be audio or video; a document must be of a type in
+`allowed_document_types`. Voice and audio get their duration recorded. A refused file gets a
 clear reply and changes nothing already saved.
 """
 
@@ -13,14 +16,18 @@ import re
 from fnmatch import fnmatch
 
 import mutagen
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bot.channel import DownloadError
 from bot.messages import Attachment, AttachmentKind, Reply
+from bot.settings import Settings
 from handlers.context import Context, say
+from handlers.filetypes import sniff
+from handlers.images import TooManyPixels, Uncleanable, clean_image
 from storage.models import DiaryEntry, EvidenceItem
 
 LINK = re.compile(r"^(https?://\S+)$", re.IGNORECASE)
 TIMED_KINDS = (AttachmentKind.VOICE, AttachmentKind.AUDIO, AttachmentKind.VIDEO)
+KIND_OF_MEDIA = {"audio": AttachmentKind.AUDIO, "video": AttachmentKind.VIDEO}
 
 
 class Refused(Exception):
@@ -38,21 +45,6 @@ def link_in(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def strip_photo(data: bytes) -> bytes:
-    """Re-encode a photo as JPEG without EXIF/GPS metadata, keeping its visible orientation."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise Refused("evidence.bad_image") from exc
-    if upright.mode not in ("RGB", "L"):
-        upright = upright.convert("RGB")
-    out = io.BytesIO()
-    upright.save(out, format="JPEG", quality=90)
-    return out.getvalue()
-
-
 def media_duration(data: bytes) -> float | None:
     """The playing time of an audio or video file in seconds, when it can be read."""
     try:
@@ -65,6 +57,46 @@ def media_duration(data: bytes) -> float | None:
     return round(float(length), 2) if length else None
 
 
+def examine(
+    settings: Settings, attachment: Attachment, data: bytes
+) -> tuple[AttachmentKind, bytes, str]:
+    """The kind, the bytes to store and the MIME type of a downloaded attachment.
+
+    The declared kind only says which rules apply: voice, audio and video must be audio or
+    video; a photo must be a picture; a document must be of an allowed type. Any picture, as a
+    photo or a document, is cleaned of its metadata and kept as a photo.
+
+    Raises:
+        Refused: the bytes are not what may be kept this way.
+    """
+    mime = sniff(data, attachment.mime)
+    major = (mime or "").split("/", 1)[0]
+    declared = attachment.kind
+    name = attachment.filename or attachment.mime
+    if declared in TIMED_KINDS:
+        if major not in KIND_OF_MEDIA:
+            raise Refused("evidence.bad_type", name=name)
+        return declared, data, mime or attachment.mime
+    if declared == AttachmentKind.DOCUMENT and not (
+        mime and any(fnmatch(mime, pattern) for pattern in settings.allowed_document_types)
+    ):
+        raise Refused("evidence.bad_type", name=name)
+    if major == "image":
+        limit = int(settings.max_image_megapixels * 1_000_000)
+        try:
+            cleaned, mime = clean_image(data, max_pixels=limit)
+        except TooManyPixels as exc:
+            raise Refused(
+                "evidence.too_many_pixels", megapixels=_mp(exc.pixels), limit=_mp(limit)
+            ) from exc
+        except Uncleanable as exc:
+            raise Refused("evidence.bad_image") from exc
+        return AttachmentKind.PHOTO, cleaned, mime
+    if declared == AttachmentKind.PHOTO or mime is None:
+        raise Refused("evidence.bad_image")
+    return KIND_OF_MEDIA.get(major, AttachmentKind.DOCUMENT), data, mime
+
+
 def _check(ctx: Context, attachment: Attachment) -> None:
     limit = ctx.settings.max_upload_bytes
     if attachment.kind == AttachmentKind.UNSUPPORTED:
@@ -73,37 +105,39 @@ def _check(ctx: Context, attachment: Attachment) -> None:
         raise Refused("evidence.unsupported", what=what)
     if attachment.size is not None and attachment.size > limit:
         raise Refused("evidence.too_big", size=_mb(attachment.size), limit=_mb(limit))
-    if attachment.kind == AttachmentKind.DOCUMENT and not any(
-        fnmatch(attachment.mime, pattern) for pattern in ctx.settings.allowed_document_types
-    ):
-        raise Refused("evidence.bad_type", name=attachment.filename or attachment.mime)
 
 
 def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}"
 
 
+def _mp(pixels: int) -> str:
+    return f"{round(pixels / 1_000_000, 1):g}"
+
+
 async def store_attachment(ctx: Context, entry: DiaryEntry, attachment: Attachment) -> EvidenceItem:
     """Download, check, clean and store one attachment as evidence on `entry`.
 
     Raises:
-        Refused: the file is of a kind or size that is not kept.
+        Refused: the file is of a kind or size that is not kept, or could not be fetched.
     """
     _check(ctx, attachment)
-    data = await ctx.download(attachment)
+    try:
+        data = await ctx.download(attachment)
+    except DownloadError as exc:
+        raise Refused("evidence.not_fetched") from exc
     if len(data) > ctx.settings.max_upload_bytes:
         raise Refused(
             "evidence.too_big", size=_mb(len(data)), limit=_mb(ctx.settings.max_upload_bytes)
         )
-    mime, duration = attachment.mime, attachment.duration_s
-    if attachment.kind == AttachmentKind.PHOTO:
-        data, mime = await asyncio.to_thread(strip_photo, data), "image/jpeg"
-    elif attachment.kind in TIMED_KINDS and duration is None:
+    kind, data, mime = await asyncio.to_thread(examine, ctx.settings, attachment, data)
+    duration = attachment.duration_s
+    if kind in TIMED_KINDS and duration is None:
         duration = await asyncio.to_thread(media_duration, data)
     digest = await ctx.media.put(data)
     item = EvidenceItem(
         entry_id=entry.id,  # type: ignore[arg-type]
-        kind=attachment.kind,
+        kind=kind,
         media_hash=digest,
         mime=mime,
         size=len(data),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.app import App, build_app
+from bot.channel import DownloadError
 from bot.channels.console import kind_for
 from bot.messages import Attachment, AttachmentKind, ChatKind, ChatRef, Incoming, Reply, Sender
 from bot.settings import Settings
@@ -40,7 +41,10 @@ class MemoryChannel:
         self.sent.append((chat, reply))
 
     async def download(self, attachment: Attachment) -> bytes:
-        return await asyncio.to_thread(Path(attachment.ref).read_bytes)
+        try:
+            return await asyncio.to_thread(Path(attachment.ref).read_bytes)
+        except OSError as exc:
+            raise DownloadError(f"cannot read {attachment.ref}") from exc
 
 
 class Harness:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.channel import Dispatch
+from bot.channel import Dispatch, DownloadError
 from bot.messages import (
     Attachment,
     AttachmentKind,
@@ -113,8 +113,15 @@ class ConsoleChannel:
         self._stdout.flush()
 
     async def download(self, attachment: Attachment) -> bytes:
-        """Read an attached local file."""
-        return await asyncio.to_thread(Path(attachment.ref).read_bytes)
+        """Read an attached local file.
+
+        Raises:
+            DownloadError: the file is gone (or unreadable) since it was attached.
+        """
+        try:
+            return await asyncio.to_thread(Path(attachment.ref).read_bytes)
+        except OSError as exc:
+            raise DownloadError(f"cannot read {attachment.ref}: {exc.strerror}") from exc
 
     def _pump(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
         try:
