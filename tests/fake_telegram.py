@@ -4,11 +4,14 @@
 the bot uses: getMe, getUpdates (long polling; updates below the offset are dropped, as the real
 API does), sendMessage, sendPhoto, sendDocument, answerCallbackQuery, editMessageText, getFile
 and file download, setMyCommands, setWebhook/deleteWebhook (with a webhook set, updates are
-POSTed to it with the secret token header, and getUpdates answers 409 like Telegram). Tests
-inject updates as users and read what the bot sent. `fail` makes the next calls answer 429
-(with `parameters.retry_after`) or 5xx, with the HTTP status equal to the error code, and
-`delay` adds simulated network latency to every answer. `tests/telegram_driver.py` chats with
-a bot through it; benchmarks use both.
+POSTed to it with the secret token header, and getUpdates answers 409 like Telegram). As on
+Telegram, a long poll still waiting is cut off with 409 by a newer getUpdates ("terminated by
+other getUpdates request") or by setWebhook: that is how a second process using the same token
+shows. Tests inject updates as users (or any raw update body, parseable or not) and read what
+the bot sent. `fail` makes the next calls answer 429 (with `parameters.retry_after`), another
+4xx or 5xx, with the HTTP status equal to the error code, and `delay` adds simulated network
+latency to every answer. `tests/telegram_driver.py` chats with a bot through it; benchmarks use
+both.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from bot.settings import Settings
 
 TOKEN = "123456:TEST-token"
 BOT_ID = 123456
+TERMINATED = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
 JSON_FIELDS = {
     "reply_markup",
     "commands",
@@ -75,6 +82,7 @@ class Failure:
     times: int
     retry_after: int | float = 1
     chat_id: int | None = None
+    description: str | None = None
 
 
 @dataclass
@@ -102,6 +110,7 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._closing = False
         self._revocations = 0
+        self._polls = 0  # getUpdates calls so far: a newer one cuts off a waiting long poll
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -147,9 +156,27 @@ class FakeTelegram:
         times: int = 1,
         retry_after: int | float = 1,
         chat_id: int | None = None,
+        description: str | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` fail with HTTP `status`."""
-        self._failures.append(Failure(method, status, times, retry_after, chat_id))
+        """Make the next `times` calls of `method` fail with HTTP `status` (and `description`).
+
+        `method` "file" stands for downloads from the file server.
+        """
+        self._failures.append(Failure(method, status, times, retry_after, chat_id, description))
+
+    async def request(self, method: str, **params: Any) -> dict[str, Any]:
+        """Call this server's Bot API over HTTP as another process holding the token would.
+
+        Returns the decoded answer, an error included.
+        """
+        url = f"{self.api_url}{self.token}/{method}"
+        async with aiohttp.ClientSession() as session, session.post(url, json=params) as answer:
+            return await answer.json()
+
+    @property
+    def pending(self) -> list[int]:
+        """The ids of the updates not confirmed yet (Telegram would send them again)."""
+        return [u["update_id"] for u in self._updates]
 
     async def revoke(self) -> None:
         """Revoke the token, as /revoke in BotFather does: every call now answers 401.
@@ -278,12 +305,16 @@ class FakeTelegram:
             if failure.status == 429:
                 description = f"Too Many Requests: retry after {failure.retry_after}"
                 return _error(429, description, {"retry_after": failure.retry_after})
-            return _error(failure.status, "Bad Gateway" if failure.status == 502 else "Error")
+            default = "Bad Gateway" if failure.status == 502 else "Error"
+            return _error(failure.status, failure.description or default)
         return None
 
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
+        failure = self._failure("file", {})  # fail("file", 404): the download link is gone
+        if failure is not None:
+            return failure
         wanted = request.match_info["path"]
         for path, data in self.files.values():
             if path == wanted:
@@ -305,8 +336,11 @@ class FakeTelegram:
         if self.webhook is not None:
             raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
+        self._polls += 1
+        poll = self._polls
         # Confirmed updates are forgotten for good, as on the real server.
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        await self._notify()  # a long poll still waiting is cut off (below), tests may look
         timeout = float(params.get("timeout") or 0)
         revocations = self._revocations
         if not self._updates and timeout > 0 and not self._closing:
@@ -315,11 +349,19 @@ class FakeTelegram:
                     async with asyncio.timeout(timeout):
                         await self._changed.wait_for(
                             lambda: (
-                                self._updates or self._closing or self._revocations != revocations
+                                self._updates
+                                or self._closing
+                                or self._revocations != revocations
+                                or self._polls != poll
+                                or self.webhook is not None
                             )
                         )
                 except TimeoutError:
                     pass
+            if self.webhook is not None:
+                raise _ApiError(409, "Conflict: terminated by setWebhook request")
+            if self._polls != poll:
+                raise _ApiError(409, TERMINATED)
         return self._updates[: int(params.get("limit") or 100)]
 
     async def _m_setWebhook(self, params: dict, files: dict) -> bool:

@@ -12,7 +12,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.channel import ChannelError
+from bot.channel import ChannelError, DownloadError
 from bot.channels.telegram_outbox import Limits
 from bot.messages import Attachment, AttachmentKind, Button, ChatKind, ChatRef, Reply
 from bot.settings import Settings, load_settings
@@ -79,6 +79,32 @@ async def test_network_errors_are_retried_then_reported(settings: Settings) -> N
         with pytest.raises(ChannelError, match="cannot download"):
             await bot.channel.download(Attachment(AttachmentKind.PHOTO, ref="no-such-file"))
         assert len(fake.sent) == 1
+
+
+async def test_a_file_telegram_cannot_provide_is_a_download_error(settings: Settings) -> None:
+    async with FakeTelegram() as fake, telegram_bot(settings, fake, limits=QUICK) as bot:
+
+        async def download(ref: str) -> bytes:
+            return await bot.channel.download(Attachment(AttachmentKind.DOCUMENT, ref=ref))
+
+        stored = fake.add_file(b"%PDF-1.4 minutes", "minutes.pdf")["file_id"]
+        with pytest.raises(DownloadError, match="cannot download a document"):
+            await download("no-such-file")  # getFile: 400 "invalid file_id"
+        for answer in ("file is too big", "wrong file_id or the file is temporarily unavailable"):
+            fake.fail("getFile", 400, description=f"Bad Request: {answer}")
+            with pytest.raises(DownloadError, match=f"(?i){answer}"):
+                await download(stored)
+        fake.fail("file", 404)  # the download link is no longer valid
+        with pytest.raises(DownloadError, match="no longer has it"):
+            await download(stored)
+        # Network trouble is no reason to ask for the file again: retried, then a ChannelError.
+        fake.fail("getFile", 502, times=2)
+        fake.fail("file", 503, times=1)
+        assert await download(stored) == b"%PDF-1.4 minutes"
+        fake.fail("getFile", 502, times=QUICK.attempts)
+        with pytest.raises(ChannelError, match="cannot download") as failed:
+            await download(stored)
+        assert not isinstance(failed.value, DownloadError)
 
 
 async def test_long_text_is_split_and_media_are_uploaded(settings: Settings) -> None:

@@ -1,7 +1,10 @@
 """The Telegram channel: the bot on Telegram through python-telegram-bot's `Bot`.
 
 Long polling by default, through our own getUpdates loop (`telegram_polling.Poller`), which
-confirms an update to Telegram only once it has been handled, so a crash cannot lose one.
+confirms an update to Telegram only once it has been handled, so a crash cannot lose one. It
+hands over each new update as Telegram sent it (JSON), and the channel builds it into PTB's
+`Update`; one PTB cannot build is logged (its id, kind and the error's type, never its content)
+and skipped, so it is confirmed and cannot stop the bot.
 Webhook mode when `telegram_webhook_url` is set, through PTB's `Updater` (its webhook server
 listens on `telegram_webhook_listen` and checks the secret token Telegram sends with each
 update). The Bot API base URLs are settings, so a local Bot API server can stand in for
@@ -19,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Coroutine
 from functools import partial
 from typing import Any
 
 from telegram import (
-    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     CallbackQuery,
@@ -32,10 +35,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channel import ChannelError, Dispatch
+from bot.channel import ChannelError, Dispatch, DownloadError
 from bot.channels.telegram_convert import (
     PLATFORM,
     TEXT_LIMIT,
@@ -46,7 +49,7 @@ from bot.channels.telegram_convert import (
     units,
 )
 from bot.channels.telegram_outbox import Limits, Outbox
-from bot.channels.telegram_polling import Poller
+from bot.channels.telegram_polling import JSON, Poller, PollingBot
 from bot.channels.telegram_webhook import Webhook
 from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
@@ -82,7 +85,7 @@ class TelegramChannel:
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.repoll = repoll
-        self.bot = Bot(
+        self.bot = PollingBot(
             settings.telegram_token.get_secret_value(),
             base_url=settings.telegram_api_url,
             base_file_url=settings.telegram_file_url,
@@ -132,7 +135,7 @@ class TelegramChannel:
         await self.outbox.call(self.bot.delete_webhook, what="deleteWebhook")
         self._poller = Poller(
             self.bot,
-            partial(self._accept, dispatch),
+            partial(self._accept_json, dispatch),
             timeout=self.poll_timeout,
             allowed_updates=ALLOWED_UPDATES,
             limits=self.outbox.limits,
@@ -166,7 +169,7 @@ class TelegramChannel:
 
         Raises:
             ChannelError: the channel stopped on its own, because Telegram refused the token
-                while it was running.
+                while it was running or another process uses the same token.
         """
         await self._closed.wait()
         if self._failure is not None:
@@ -184,6 +187,8 @@ class TelegramChannel:
             self._webhook = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        # After a failure, not even the confirming getUpdates: with the token refused it fails
+        # anyway, and with another instance polling it would cut that one's long poll off.
         if self._poller is not None and self._failure is None:
             await self._poller.confirm()
         await self.bot.shutdown()
@@ -203,20 +208,30 @@ class TelegramChannel:
                 raise ChannelError(f"telegram: not delivered to {chat.key}: {exc}") from exc
 
     async def download(self, attachment: Attachment) -> bytes:
-        """Fetch an attachment's bytes by its file id.
+        """Fetch an attachment's bytes by its file id; network errors and 5xx are retried.
 
         Raises:
-            ChannelError: Telegram no longer has the file or could not be reached.
+            DownloadError: Telegram cannot provide the file: getFile answers 400 (the file is
+                too big for the Bot API, the file id is wrong or has expired), or the file
+                server no longer has it (404).
+            ChannelError: Telegram could not be reached, or still failed after the retries.
         """
+        what = f"telegram: cannot download a {attachment.kind}"
 
         async def fetch() -> bytes:
-            file = await self.bot.get_file(attachment.ref)
-            return bytes(await file.download_as_bytearray())
+            try:
+                file = await self.bot.get_file(attachment.ref)
+            except BadRequest as exc:
+                raise DownloadError(f"{what}: {exc}") from exc
+            try:
+                return bytes(await file.download_as_bytearray())
+            except InvalidToken as exc:  # how PTB reports the file server's 404
+                raise DownloadError(f"{what}: the file server no longer has it") from exc
 
         try:
             return await self.outbox.call(fetch, what=f"file {attachment.ref}")
         except TelegramError as exc:
-            raise ChannelError(f"telegram: cannot download a {attachment.kind}: {exc}") from exc
+            raise ChannelError(f"{what}: {exc}") from exc
 
     async def _post(self, chat_id: int, part: Part) -> object:
         if part.photo is not None:
@@ -252,12 +267,21 @@ class TelegramChannel:
                 # The bot works without its menu; say so and carry on.
                 log.warning("telegram: command menu for %s not set: %s", language, exc)
 
+    async def _accept_json(self, dispatch: Dispatch, data: JSON) -> asyncio.Task[None] | None:
+        """Build a polled update and start handling it; one that cannot be built is skipped."""
+        try:
+            update = Update.de_json(data, self.bot)
+        except Exception as exc:  # PTB cannot build it: skipped, so it gets confirmed
+            _skipped(data, "python-telegram-bot cannot build it", exc)
+            return None
+        return await self._accept(dispatch, update)
+
     async def _accept(self, dispatch: Dispatch, update: Update) -> asyncio.Task[None] | None:
         """Start handling one update; returns the task handling it, None if there is none."""
         try:
             msg = to_incoming(update, username=self.bot.username, buttons=self.buttons)
-        except Exception:  # one odd update must not stop the reading and silence the bot
-            log.exception("telegram: cannot read update %s", update.update_id)
+        except Exception as exc:  # one odd update must not stop the reading and silence the bot
+            _skipped(update.to_dict(recursive=False), "it cannot be read", exc)
             return None
         if update.callback_query is not None:
             self._spawn(self._acknowledge(update.callback_query))
@@ -314,3 +338,22 @@ class TelegramChannel:
             await self.outbox.deliver(str(message.chat.id), call, group=group)
         except TelegramError as exc:
             log.info("telegram: pressed message not tidied: %s", exc)
+
+
+def _skipped(data: JSON, why: str, exc: Exception) -> None:
+    """Log an update that is skipped: its id, kind and the error, never what it says.
+
+    Updates carry people's messages, so neither the update nor the error's text (which may quote
+    it) is logged; the error's type and the line raising it say enough to find the cause.
+    """
+    kind = ", ".join(key for key in data if key != "update_id") or "empty"
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    log.error(
+        "telegram: update %s (%s) skipped, %s: %s%s",
+        data.get("update_id"),
+        kind,
+        why,
+        type(exc).__name__,
+        where,
+    )

@@ -18,6 +18,18 @@ What follows from having no other acknowledgement:
   those handled-but-unconfirmed ones are handled again: that is the "at least".
 - Telegram answers with at most 100 updates from the offset. If one update stays in flight while
   the 99 after it have been handled, nothing newer is fetched until it finishes.
+
+Updates are fetched as raw JSON (`PollingBot.get_updates_json`) and only their `update_id` is
+read here; the channel builds each fresh one into PTB's `Update`. So an update seen again costs
+no parsing, and one that PTB cannot build (a field it requires is missing) is the channel's to
+skip and log: it is confirmed like a handled one, never left to stop the bot at every restart.
+(PTB's `Bot.get_updates` builds the whole batch at once, and one bad update fails all of it.)
+
+A 409 Conflict means another process uses the same token: Telegram cuts off a waiting
+getUpdates when a newer one arrives (another instance polling) or when a webhook is set (another
+instance in webhook mode; at start the channel deletes any webhook, so one set later is
+someone else's). Two instances can never both work, and polling on would cut the other one off
+in turn, so the poller stops with one line instead of retrying.
 """
 
 from __future__ import annotations
@@ -28,22 +40,74 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from functools import partial
+from typing import Any
 
 from telegram import Bot, Update
-from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.channel import ChannelError
 from bot.channels.telegram_outbox import Limits, seconds
 
 log = logging.getLogger(__name__)
 
+JSON = dict[str, Any]
 # Starts handling one update: the task doing it, or None when there is nothing to handle.
 Accept = Callable[[Update], Awaitable[asyncio.Task[None] | None]]
+# The same for an update as Telegram sent it, not yet built into an `Update`.
+AcceptJSON = Callable[[JSON], Awaitable[asyncio.Task[None] | None]]
 
 TOKEN_REFUSED = (
     "Telegram refused the bot token while running (revoked in @BotFather?); "
     "set DIARYBOT_TELEGRAM_TOKEN to the new one and start again"
 )
+CONFLICT = (
+    "Telegram: another process is polling with this bot token (409 Conflict); "
+    "only one instance may run per token: stop the other one"
+)
+WEBHOOK_CONFLICT = (
+    "Telegram: a webhook was set for this bot token while polling (409 Conflict), "
+    "so another instance runs in webhook mode; only one instance may run per token"
+)
+
+
+class PollingBot(Bot):
+    """PTB's `Bot`, which can also fetch updates as Telegram sends them, without building them.
+
+    A subclass, because PTB offers no public way that fits: `get_updates` builds the whole
+    batch, and `do_api_request("getUpdates")` warns on every call (`Bot` has the method) and
+    reports a refused token as `EndPointNotFound`. So this does what `get_updates` does up to
+    the building, through the protected `_post` every `Bot` method goes through; the polling
+    tests pin it against PTB upgrades.
+    """
+
+    __slots__ = ()
+
+    async def get_updates_json(
+        self,
+        *,
+        offset: int | None,
+        wait: float,
+        allowed_updates: Sequence[str],
+        limit: int | None = None,
+    ) -> list[JSON]:
+        """getUpdates, answered as raw JSON: what `Bot.get_updates` does before it builds.
+
+        `wait` is the long poll's `timeout`: how long Telegram may hold the call when it has
+        nothing to send. The call goes through the bot's getUpdates connection with
+        `get_updates`'s read timeout (the request's own plus `wait`), and raises the same
+        `TelegramError`s.
+        """
+        data: JSON = {
+            "offset": offset,
+            "timeout": wait,
+            "limit": limit,
+            "allowed_updates": list(allowed_updates),
+        }
+        read_timeout = (self._request[0].read_timeout or 0) + wait
+        result = await self._post("getUpdates", data, read_timeout=read_timeout)
+        if not isinstance(result, list):
+            raise TelegramError(f"getUpdates answered {type(result).__name__}, not a list")
+        return result
 
 
 class Ledger:
@@ -95,8 +159,8 @@ class Poller:
 
     def __init__(
         self,
-        bot: Bot,
-        accept: Accept,
+        bot: PollingBot,
+        accept: AcceptJSON,
         *,
         timeout: float,
         allowed_updates: Sequence[str],
@@ -117,7 +181,8 @@ class Poller:
         """Fetch and hand over updates until cancelled; transient failures are retried.
 
         Raises:
-            ChannelError: Telegram refused the token (it was revoked, say).
+            ChannelError: Telegram refused the token (it was revoked, say), or another process
+                uses it (409 Conflict).
         """
         failures = 0
         while True:
@@ -125,17 +190,20 @@ class Poller:
             # Cleared before asking, so an update finishing during the call is not missed.
             self._progress.clear()
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates
+                updates = await self.bot.get_updates_json(
+                    offset=offset, wait=self.timeout, allowed_updates=self.allowed_updates
                 )
             except (InvalidToken, Forbidden):
                 raise ChannelError(TOKEN_REFUSED) from None
+            except Conflict as exc:
+                webhook = "webhook" in str(exc).lower()
+                raise ChannelError(WEBHOOK_CONFLICT if webhook else CONFLICT) from None
             except RetryAfter as exc:
                 wait = seconds(lambda exc=exc: exc.retry_after) or 1.0
                 log.warning("telegram: getUpdates flood limit; waiting %.0f s", wait)
                 await asyncio.sleep(wait)
                 continue
-            except TelegramError as exc:  # network, timeouts, 5xx, 409 (another instance)
+            except TelegramError as exc:  # network, timeouts, 5xx
                 failures += 1
                 wait = min(self.limits.backoff * 2 ** (failures - 1), self.limits.max_backoff)
                 log.warning("telegram: getUpdates failed (%s); retry in %.1f s", exc, wait)
@@ -145,11 +213,18 @@ class Poller:
             self._confirmed = offset
             fresh = False
             for update in updates:
-                if self.ledger.begin(update.update_id):
+                update_id = update.get("update_id") if isinstance(update, dict) else None
+                if not isinstance(update_id, int):
+                    # Never sent by Telegram; without an id it can be neither handled nor
+                    # confirmed, only passed over (confirmed with the updates after it).
+                    log.error("telegram: getUpdates answered an update without an id; skipped")
+                    continue
+                # By id, before anything is built: one seen again costs nothing.
+                if self.ledger.begin(update_id):
                     fresh = True
-                    await self._take(update)
-            if not fresh and self.ledger.busy:
-                # Only in-flight updates came back: asking again at once would spin.
+                    await self._take(update_id, update)
+            if updates and not fresh:
+                # Only updates already taken came back: asking again at once would spin.
                 with suppress(TimeoutError):
                     async with asyncio.timeout(self.repoll):
                         await self._progress.wait()
@@ -164,8 +239,9 @@ class Poller:
         if offset is None or offset == self._confirmed:
             return
         try:
-            await self.bot.get_updates(
-                offset=offset, timeout=0, allowed_updates=self.allowed_updates
+            # The answer is not needed: limit=1 keeps it short.
+            await self.bot.get_updates_json(
+                offset=offset, wait=0, allowed_updates=self.allowed_updates, limit=1
             )
         except TelegramError as exc:
             log.warning(
@@ -176,12 +252,12 @@ class Poller:
             return
         self._confirmed = offset
 
-    async def _take(self, update: Update) -> None:
+    async def _take(self, update_id: int, update: JSON) -> None:
         task = await self.accept(update)
-        if task is None:
-            self.ledger.finish(update.update_id)
+        if task is None:  # nothing to handle, or nothing that can be: confirmed all the same
+            self.ledger.finish(update_id)
         else:
-            task.add_done_callback(partial(self._finished, update.update_id))
+            task.add_done_callback(partial(self._finished, update_id))
 
     def _finished(self, update_id: int, task: asyncio.Task[None]) -> None:
         # A cancelled handling did not finish: leave it unconfirmed, so it comes back.
