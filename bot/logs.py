@@ -13,6 +13,10 @@ handler formats it: httpx logs every request URL, Telegram's carry the bot token
 out as `.../bot***/getUpdates`; python-telegram-bot logs each call's parameters at DEBUG, and
 `setWebhook`'s come out as `'secret_token': '***'`.
 
+People's messages stay out of the log too, even with `-v`: python-telegram-bot logs every API
+call's parameters and results at DEBUG, and matrix-nio every response it parses, so those two
+libraries' loggers stay at INFO whatever the verbosity.
+
 `logging_to_stderr` installs the handler the CLI logs through, and the filter on every handler
 of the root logger, for as long as a command runs; it puts back what it found when it ends, so
 calling `main()` in a test leaves no handler behind.
@@ -33,6 +37,8 @@ from pydantic import SecretStr
 from bot.settings import Settings
 
 REDACTED = "***"
+# Libraries that log message content (answers, captions, names) at DEBUG.
+CONTENT_LOGGERS = ("telegram", "nio")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # `scheme://user:password@`: the password of a URL nobody told us about (user and host stay).
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s@:]*):[^/\s]*@")
@@ -124,9 +130,15 @@ def logging_to_stderr(
     for each in guarded:
         each.addFilter(guard)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    quiet = {name: logging.getLogger(name) for name in CONTENT_LOGGERS}
+    levels = {name: each.level for name, each in quiet.items()}
+    for each in quiet.values():
+        each.setLevel(logging.INFO)
     try:
         yield handler
     finally:
+        for name, each in quiet.items():
+            each.setLevel(levels[name])
         root.setLevel(previous_level)
         for each in guarded:
             each.removeFilter(guard)

@@ -87,7 +87,9 @@ class Database:
                 "postgresql://USER:PASSWORD@HOST/NAME"
             )
         try:
-            self.engine: AsyncEngine = create_async_engine(parsed, pool_pre_ping=True)
+            self.engine: AsyncEngine = create_async_engine(
+                parsed, pool_pre_ping=True, hide_parameters=True
+            )
         except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise DatabaseError(f"database URL {shown!r} is not usable: {exc}") from None
         if parsed.get_backend_name() == "sqlite":
