@@ -165,3 +165,15 @@ async def test_an_invite_without_a_use_limit_serves_many_people(db: Database) ->
             await join_with_code(session, person_id=person.id, code=invite.code)
         await session.refresh(invite)
         assert invite.uses == 3 and invite.max_uses is None
+
+
+async def test_a_database_error_does_not_quote_what_was_written(db: Database) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Cluster
+
+    with pytest.raises(IntegrityError) as raised:
+        async with db.session() as session:
+            session.add(Cluster(name="Private name of a school", language="en"))
+            session.add(Cluster(name="Private name of a school", language="en"))
+    assert "Private name" not in str(raised.value)
