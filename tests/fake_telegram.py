@@ -262,7 +262,7 @@ class FakeTelegram:
         """Everything the bot posted in one chat, oldest first."""
         return [m for m in self.sent if m["chat"]["id"] == chat_id]
 
-    async def wait_until(self, condition: Callable[[], bool], within: float = 10.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], within: float = 60.0) -> None:
         """Wait until `condition()` holds; it is checked after every call the bot makes."""
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(condition)

@@ -65,7 +65,7 @@ class Chatter:
         key = str(chat_id)
         self._expected[key] += 1
         await injecting
-        async with asyncio.timeout(15), self._done:
+        async with asyncio.timeout(60), self._done:
             await self._done.wait_for(lambda: self._handled[key] >= self._expected[key])
         return self.fake.sent[before:]
 

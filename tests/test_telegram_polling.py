@@ -189,7 +189,7 @@ async def test_a_token_revoked_while_running_closes_the_channel(settings: Settin
         await bot.chat.say(ANA, "/help")
         await fake.revoke()
         with pytest.raises(ChannelError, match="refused the bot token while running"):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(30):
                 await bot.channel.wait_closed()
 
 
