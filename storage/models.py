@@ -311,8 +311,29 @@ class ChannelState(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("platform", "key"),)
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=32)
-    key: str = Field(max_length=64)
+    # A Matrix key starts with the bot's user id, which may be up to 255 characters long.
+    key: str = Field(max_length=300)
     value: str = Field(sa_type=Text)
+    updated_at: datetime = _created()
+
+
+class MatrixRoom(SQLModel, table=True):
+    """What the Matrix channel keeps per room and bot account, across restarts.
+
+    `last_event_id` is the newest event of the room the bot has handled (saved in the same
+    transaction as the sync token): when the room's history comes back, as it does when the bot
+    is invited again after a kick, nothing up to that event is handled a second time. `buttons`
+    are the choices last offered in the room, so a typed number picks one after a restart.
+    Matrix limits user, room and event ids to 255 bytes.
+    """
+
+    __tablename__ = "matrix_rooms"
+    __table_args__ = (UniqueConstraint("account", "room_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=255)
+    room_id: str = Field(max_length=255)
+    last_event_id: str | None = Field(default=None, max_length=255)
+    buttons: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = _created()
 
 

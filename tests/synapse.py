@@ -47,9 +47,11 @@ ENCRYPTION_STATE = {
     "state_key": "",
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
-START_TIMEOUT_S = 60.0
-# How long a test waits for the bot's answer before failing.
-WAIT_S = 20.0
+# Bounds, not durations: every wait ends as soon as what it waits for happens. They are generous
+# because CI shares a busy machine, where a sync or a start can take many times its usual second.
+START_TIMEOUT_S = 120.0
+# How long a test waits for the bot's answer (or any other event) before failing.
+WAIT_S = 60.0
 # Generous enough never to throttle a test, including the 200-message burst.
 _FAST = {"per_second": 10000, "burst_count": 10000}
 
@@ -83,7 +85,7 @@ class Synapse:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=WAIT_S) as response:
             return json.loads(response.read())
 
 
@@ -230,7 +232,8 @@ class Teacher:
         teacher = cls(client)
         client.add_event_callback(teacher._received, RoomMessage)
         teacher._task = asyncio.create_task(client.sync_forever(timeout=1000, full_state=True))
-        await teacher.client.synced.wait()
+        async with asyncio.timeout(WAIT_S):
+            await teacher.client.synced.wait()
         return teacher
 
     async def close(self) -> None:
@@ -264,6 +267,10 @@ class Teacher:
         if user is None:
             return None
         return "invite" if user.invited else "join"
+
+    def knows_device(self, user_id: str, device_id: str) -> bool:
+        """Whether this client has the keys of `user_id`'s device (so it encrypts for it)."""
+        return any(d.id == device_id for d in self.client.device_store.active_user_devices(user_id))
 
     async def wait_for(self, condition: Callable[[], bool]) -> None:
         """Wait until `condition()` holds (checked after each sync)."""

@@ -12,6 +12,12 @@ twice after a clean stop, and nothing is lost after a crash (the unfinished batc
 The very first start skips the history the account already had; in a room the bot has just
 joined, only what was said from its invitation on is answered.
 
+The sync token alone cannot keep history from being answered again: a sync that joins a room
+hands back the room's last events, and after a kick and a new invitation those include what
+the bot has already answered. So the channel also remembers, per room, the last event it
+handled (kept in memory, saved with the sync token in one transaction: no extra writes per
+message), and a timeline is handled only after that event and after the bot's latest arrival.
+
 Trust policy for unverified devices (see docs/matrix.md): the bot reads messages from, and
 shares its room keys with, every device of the people in a room without interactive
 verification. Who may use the bot is decided by invite codes and consent, not by device trust.
@@ -23,20 +29,18 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
-from typing import Any
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
-    RoomMemberEvent,
     SyncError,
     SyncResponse,
     UploadFilterResponse,
 )
 
 from bot.channel import ChannelError, Dispatch
-from bot.channels.matrix_events import PLATFORM, server_of
+from bot.channels.matrix_events import PLATFORM, first_new_event, server_of
 from bot.channels.matrix_inbox import Inbox
 from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, backoff, is_transient
 from bot.channels.matrix_session import SavedValues, log_in
@@ -76,6 +80,9 @@ class MatrixChannel:
         self._sync_task: asyncio.Task[None] | None = None
         self._checkpoint: asyncio.Task[None] | None = None
         self._saved_token: str | None = None
+        # The last event handled per room, and those not saved yet (saved with the sync token).
+        self._last_handled: dict[str, str] = {}
+        self._unsaved: dict[str, str] = {}
         self._born_ms = 0
         self._outbox: Outbox | None = None
         self._inbox: Inbox | None = None
@@ -123,6 +130,7 @@ class MatrixChannel:
             await log_in(self.client, self.settings, self._saved)
             self._filter = await self._upload_filter()
             self._saved_token = await self._saved.get("sync_token")
+            self._last_handled = await self._saved.last_handled()
             self._born_ms = await self._first_sync_time()
             first = await self._sync(first=True)
         except NETWORK_ERRORS as exc:
@@ -256,22 +264,33 @@ class MatrixChannel:
     def _schedule(self, response: SyncResponse, *, warn_if_limited: bool) -> None:
         """Start a task per new message, then save the sync token once they are all done."""
         tasks: list[asyncio.Task[None]] = []
+        handled: dict[str, str] = {}
         for room_id, info in response.rooms.join.items():
             room = self.client.rooms.get(room_id)
             if room is None:
                 continue
-            events = self._since_bot_arrived(info.timeline.events)
-            # A newly joined room always comes "limited": it has a past, none of it for the bot.
-            arrived = len(events) < len(info.timeline.events)
-            if info.timeline.limited and warn_if_limited and not arrived:
+            events = info.timeline.events
+            start, anchored = first_new_event(
+                [event.source for event in events],
+                last_handled=self._last_handled.get(room_id),
+                user_id=self.user_id,
+            )
+            # A newly joined room always comes "limited": it has a past, none of it new.
+            if info.timeline.limited and warn_if_limited and not anchored:
                 log.warning("room %s had more new events than one sync returns", room_id)
-            for event in events:
-                # Older than the bot's very first sync: history, not something said to it.
-                if getattr(event, "server_timestamp", 0) >= self._born_ms:
+            for event in events[start:]:
+                source = event.source
+                # The bot's own replies; and, older than its very first sync, history.
+                if source.get("sender") == self.user_id or not source.get("event_id"):
+                    continue
+                sent_at = source.get("origin_server_ts")
+                if isinstance(sent_at, int) and sent_at >= self._born_ms:
                     tasks.append(self.inbox.put(room, event))
+                    handled[room_id] = source["event_id"]
+        self._last_handled.update(handled)
         previous = self._checkpoint
         self._checkpoint = asyncio.create_task(
-            self._save_sync_token(response.next_batch, previous, tasks)
+            self._save_checkpoint(response.next_batch, previous, tasks, handled)
         )
 
     async def _first_sync_time(self) -> int:
@@ -282,28 +301,23 @@ class MatrixChannel:
             await self._saved.set("first_sync_at", saved)
         return int(saved)
 
-    def _since_bot_arrived(self, events: list[Any]) -> list[Any]:
-        """The events after the bot's invitation (or join) when it is in this timeline."""
-        for index, event in enumerate(events):
-            if (
-                isinstance(event, RoomMemberEvent)
-                and event.state_key == self.user_id
-                and event.membership in ("invite", "join")
-                and event.prev_membership not in ("invite", "join")
-            ):
-                return events[index + 1 :]
-        return events
-
-    async def _save_sync_token(
-        self, token: str, previous: asyncio.Task[None] | None, tasks: list[asyncio.Task[None]]
+    async def _save_checkpoint(
+        self,
+        token: str,
+        previous: asyncio.Task[None] | None,
+        tasks: list[asyncio.Task[None]],
+        handled: dict[str, str],
     ) -> None:
+        """Once a batch and all before it are handled, save its sync token and last events."""
         waiting = [*tasks, *([previous] if previous else [])]
         if waiting:
             await asyncio.wait(waiting)
-        if token == self._saved_token:
+        self._unsaved.update(handled)
+        if token == self._saved_token and not self._unsaved:
             return
         try:
-            await self._saved.set("sync_token", token)
+            await self._saved.checkpoint(token, self._unsaved)
             self._saved_token = token
+            self._unsaved = {}
         except Exception:  # the next batch saves a newer token; a restart repeats this one
             log.exception("saving the Matrix sync token failed")

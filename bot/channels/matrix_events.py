@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,39 @@ def is_reply_worthy(source: dict[str, Any], own_user_id: str) -> bool:
     relation = content.get("m.relates_to") or {}
     # Edits repeat a message already answered; notices are what other bots send (no loops).
     return relation.get("rel_type") != "m.replace" and content.get("msgtype") != "m.notice"
+
+
+def first_new_event(
+    timeline: Sequence[dict[str, Any]], *, last_handled: str | None, user_id: str
+) -> tuple[int, bool]:
+    """Where the events of a joined room's timeline begin that are new to the bot.
+
+    A timeline can hand back history: after a kick and a new invitation, the sync that joins the
+    room again returns its last events, including everything the bot already answered. An event
+    is not new when it is `last_handled` (the last event the bot handled in the room) or comes
+    before it, or when it comes before the bot's latest arrival in the room (its invitation, or a
+    join no invitation led to): what was said while the bot was away was not said to it.
+
+    Returns:
+        The index of the first new event, and whether the timeline reached back to one of those
+        two landmarks (if not, all of it is new, and a gap before it may have been skipped).
+    """
+    start, anchored = 0, False
+    for index, source in enumerate(timeline):
+        handled = last_handled is not None and source.get("event_id") == last_handled
+        if handled or _arrival(source, user_id):
+            start, anchored = index + 1, True
+    return start, anchored
+
+
+def _arrival(source: dict[str, Any], user_id: str) -> bool:
+    """Whether `source` is the bot's invitation to a room, or a join no invitation led to."""
+    if source.get("type") != "m.room.member" or source.get("state_key") != user_id:
+        return False
+    membership = (source.get("content") or {}).get("membership")
+    unsigned = source.get("unsigned") or {}
+    previous = (unsigned.get("prev_content") or source.get("prev_content") or {}).get("membership")
+    return membership in ("invite", "join") and previous not in ("invite", "join")
 
 
 def to_incoming(source: dict[str, Any], *, chat: ChatRef, sender: Sender) -> Incoming:

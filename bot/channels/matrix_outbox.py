@@ -6,6 +6,9 @@ retried here with exponential backoff; anything else, or still failing after the
 raises `ChannelError`, which the dispatcher logs, so a reply is never dropped silently. A send
 keeps one transaction id over all its attempts, so the homeserver stores a retried message once.
 
+A download the homeserver refuses (the file does not exist, or is not given out) or that does
+not decrypt raises `DownloadError`: asking again would not help, the sender must send it again.
+
 Choice buttons are sent as a numbered list; the outbox remembers the last list per room (in
 memory and in the database, so it survives a restart) and turns a typed number into that choice.
 """
@@ -24,7 +27,7 @@ from nio import AsyncClient, ErrorResponse, MatrixRoom, Response
 from nio.crypto import decrypt_attachment
 from nio.exceptions import EncryptionError, LocalProtocolError
 
-from bot.channel import ChannelError
+from bot.channel import ChannelError, DownloadError
 from bot.channels.matrix_content import (
     buttons_from_json,
     buttons_to_json,
@@ -44,9 +47,22 @@ RETRY_CAP_S = 30.0
 NETWORK_ERRORS = (ClientError, TimeoutError)
 
 
+class Refused(ChannelError):
+    """The homeserver refused a request, and asking again would get the same answer."""
+
+    def __init__(self, message: str, response: ErrorResponse) -> None:
+        super().__init__(message)
+        self.status = http_status(response)
+
+
+def http_status(response: ErrorResponse) -> int:
+    """The HTTP status of an error answer (0 when there was no answer)."""
+    return getattr(getattr(response, "transport_response", None), "status", 0) or 0
+
+
 def is_transient(response: ErrorResponse) -> bool:
     """Whether an error answer may go away when asked again (no answer, 5xx, rate limit)."""
-    status = getattr(getattr(response, "transport_response", None), "status", 0) or 0
+    status = http_status(response)
     return status == 0 or status >= 500 or status == 429
 
 
@@ -79,15 +95,30 @@ class Outbox:
             await self._send_message(room, content)
 
     async def download(self, attachment: Attachment) -> bytes:
-        """Fetch a file through the authenticated media API, decrypting it if it was encrypted."""
+        """Fetch a file through the authenticated media API, decrypting it if it was encrypted.
+
+        Raises:
+            DownloadError: the file cannot be had: the homeserver does not have it or refuses
+                it (404 for an mxc that never existed), or it does not decrypt.
+            ChannelError: the homeserver could not be reached after the retries, or refused
+                the bot's login; the file itself may be fine.
+        """
         try:
             ref = parse_ref(attachment.ref)
         except ValueError as exc:
-            raise ChannelError(str(exc)) from exc
-        response = await self.request(
-            f"downloading {ref['url']}", lambda: self.client.download(mxc=ref["url"])
-        )
-        data: bytes = response.body  # type: ignore[attr-defined]
+            raise DownloadError(str(exc)) from exc
+        url = ref["url"]
+        try:
+            response = await self.request(
+                f"downloading {url}", lambda: self.client.download(mxc=url)
+            )
+        except Refused as exc:
+            if exc.status == 401:  # the bot's login, not the file: the sync loop deals with it
+                raise
+            raise DownloadError(str(exc)) from exc
+        data = getattr(response, "body", None)
+        if not isinstance(data, bytes):
+            raise DownloadError(f"downloading {url} gave no file")
         secret = ref.get("file")
         if not secret:
             return data
@@ -99,8 +130,8 @@ class Outbox:
                 secret["hashes"]["sha256"],
                 secret["iv"],
             )
-        except (EncryptionError, KeyError, TypeError) as exc:
-            raise ChannelError(f"cannot decrypt {ref['url']}: {exc}") from exc
+        except (EncryptionError, KeyError, TypeError, ValueError) as exc:
+            raise DownloadError(f"cannot decrypt {url}: {exc}") from exc
 
     async def pick(self, msg: Incoming) -> Incoming:
         """A typed number becomes a press of that option in the room's last choices."""
@@ -110,7 +141,7 @@ class Outbox:
         room_id = msg.chat.chat_id
         choices = self._choices.get(room_id)
         if choices is None:
-            stored = await self.saved.get(f"buttons:{room_id}")
+            stored = await self.saved.buttons(room_id)
             choices = self._choices[room_id] = buttons_from_json(stored or "[]")
         number = int(text)
         if 1 <= number <= len(choices):
@@ -136,7 +167,7 @@ class Outbox:
                     return response
                 problem = str(response)
                 if not is_transient(response):
-                    raise ChannelError(f"{what} failed: {problem}")
+                    raise Refused(f"{what} failed: {problem}", response)
             if attempt < ATTEMPTS:
                 log.warning("%s failed (%s); trying again", what, problem)
                 await asyncio.sleep(backoff(attempt))
@@ -145,7 +176,7 @@ class Outbox:
     async def _remember(self, room_id: str, buttons: tuple[Button, ...]) -> None:
         if self._choices.get(room_id) != buttons:
             self._choices[room_id] = buttons
-            await self.saved.set(f"buttons:{room_id}", buttons_to_json(buttons))
+            await self.saved.set_buttons(room_id, buttons_to_json(buttons))
 
     async def _send_message(self, room: MatrixRoom, content: dict[str, Any]) -> None:
         transaction = uuid4().hex

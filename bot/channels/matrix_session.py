@@ -4,23 +4,33 @@ The device id, access token and sync token are saved as channel values (platform
 keys prefixed with the bot's user id, so a changed account never picks up another's token).
 A restart restores the saved login instead of creating a new device, which keeps the device's
 encryption keys (in the crypto store) valid and lets people's clients keep trusting it.
+
+Per room (table `matrix_rooms`, also per bot account) the channel keeps the last event it
+handled, saved in one transaction with the sync token, and the choices it last offered.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 
 from bot.channel import ChannelError
 from bot.settings import Settings
 from storage.conversation import get_channel_value, set_channel_value
 from storage.db import Database
+from storage.models import MatrixRoom
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
 DEVICE_NAME = "Cluster Diary bot"
+# Well inside SQLite's limit on the parameters of one statement (4 per room).
+ROWS_PER_STATEMENT = 500
 
 
 class SavedValues:
@@ -39,6 +49,55 @@ class SavedValues:
         """Save `value` under `key`, replacing what was there."""
         async with self.db.session() as session:
             await set_channel_value(session, platform=PLATFORM, key=self._key(key), value=value)
+
+    async def last_handled(self) -> dict[str, str]:
+        """The id of the last event handled in each room, by room id."""
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(MatrixRoom.room_id, MatrixRoom.last_event_id).where(
+                    MatrixRoom.account == self.user_id, col(MatrixRoom.last_event_id).is_not(None)
+                )
+            )
+            return {room_id: event_id for room_id, event_id in rows.all() if event_id}
+
+    async def checkpoint(self, sync_token: str, last_handled: dict[str, str]) -> None:
+        """Save the sync token and each room's last handled event together (one transaction)."""
+        async with self.db.session() as session:
+            await set_channel_value(
+                session, platform=PLATFORM, key=self._key("sync_token"), value=sync_token
+            )
+            rows = [{"room_id": r, "last_event_id": e} for r, e in last_handled.items()]
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                await session.exec(self._upsert(chunk, "last_event_id"))
+
+    async def buttons(self, room_id: str) -> str | None:
+        """The choices last offered in a room (as `matrix_content.buttons_to_json` wrote them)."""
+        async with self.db.session() as session:
+            return (
+                await session.exec(
+                    select(MatrixRoom.buttons).where(
+                        MatrixRoom.account == self.user_id, MatrixRoom.room_id == room_id
+                    )
+                )
+            ).first()
+
+    async def set_buttons(self, room_id: str, buttons: str) -> None:
+        """Remember the choices offered in a room, replacing the previous ones."""
+        async with self.db.session() as session:
+            await session.exec(self._upsert([{"room_id": room_id, "buttons": buttons}], "buttons"))
+
+    def _upsert(self, rows: list[dict[str, Any]], column: str) -> Any:
+        """Insert rooms' rows, or set `column` where the room already has one (no race)."""
+        dialect = sqlite if self.db.dialect == "sqlite" else postgresql
+        now = utcnow()
+        statement = dialect.insert(MatrixRoom).values(
+            [{"account": self.user_id, "updated_at": now, **row} for row in rows]
+        )
+        return statement.on_conflict_do_update(
+            index_elements=["account", "room_id"],
+            set_={column: statement.excluded[column], "updated_at": now},
+        )
 
     def _key(self, key: str) -> str:
         return f"{self.user_id}:{key}"
