@@ -12,25 +12,24 @@ handled, saved in one transaction with the sync token, and the choices it last o
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
 
 from bot.channel import ChannelError
 from bot.settings import Settings
 from storage.conversation import get_channel_value, set_channel_value
 from storage.db import Database
-from storage.models import MatrixRoom
-from storage.types import utcnow
+from storage.matrix_rooms import (
+    last_handled_events,
+    offered_buttons,
+    save_last_handled,
+    save_offered_buttons,
+)
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
 DEVICE_NAME = "Cluster Diary bot"
-# Well inside SQLite's limit on the parameters of one statement (4 per room).
-ROWS_PER_STATEMENT = 500
 
 
 class SavedValues:
@@ -53,12 +52,7 @@ class SavedValues:
     async def last_handled(self) -> dict[str, str]:
         """The id of the last event handled in each room, by room id."""
         async with self.db.session() as session:
-            rows = await session.exec(
-                select(MatrixRoom.room_id, MatrixRoom.last_event_id).where(
-                    MatrixRoom.account == self.user_id, col(MatrixRoom.last_event_id).is_not(None)
-                )
-            )
-            return {room_id: event_id for room_id, event_id in rows.all() if event_id}
+            return await last_handled_events(session, account=self.user_id)
 
     async def checkpoint(self, sync_token: str, last_handled: dict[str, str]) -> None:
         """Save the sync token and each room's last handled event together (one transaction)."""
@@ -66,38 +60,19 @@ class SavedValues:
             await set_channel_value(
                 session, platform=PLATFORM, key=self._key("sync_token"), value=sync_token
             )
-            rows = [{"room_id": r, "last_event_id": e} for r, e in last_handled.items()]
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[start : start + ROWS_PER_STATEMENT]
-                await session.exec(self._upsert(chunk, "last_event_id"))
+            await save_last_handled(session, account=self.user_id, events=last_handled)
 
     async def buttons(self, room_id: str) -> str | None:
         """The choices last offered in a room (as `matrix_content.buttons_to_json` wrote them)."""
         async with self.db.session() as session:
-            return (
-                await session.exec(
-                    select(MatrixRoom.buttons).where(
-                        MatrixRoom.account == self.user_id, MatrixRoom.room_id == room_id
-                    )
-                )
-            ).first()
+            return await offered_buttons(session, account=self.user_id, room_id=room_id)
 
     async def set_buttons(self, room_id: str, buttons: str) -> None:
         """Remember the choices offered in a room, replacing the previous ones."""
         async with self.db.session() as session:
-            await session.exec(self._upsert([{"room_id": room_id, "buttons": buttons}], "buttons"))
-
-    def _upsert(self, rows: list[dict[str, Any]], column: str) -> Any:
-        """Insert rooms' rows, or set `column` where the room already has one (no race)."""
-        dialect = sqlite if self.db.dialect == "sqlite" else postgresql
-        now = utcnow()
-        statement = dialect.insert(MatrixRoom).values(
-            [{"account": self.user_id, "updated_at": now, **row} for row in rows]
-        )
-        return statement.on_conflict_do_update(
-            index_elements=["account", "room_id"],
-            set_={column: statement.excluded[column], "updated_at": now},
-        )
+            await save_offered_buttons(
+                session, account=self.user_id, room_id=room_id, buttons=buttons
+            )
 
     def _key(self, key: str) -> str:
         return f"{self.user_id}:{key}"
