@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers.context import Context, say
 from handlers.filetypes import sniff
 from handlers.images import TooManyPixels, Uncleanable, clean_image
+from storage.guard import ConsentRequired
 from storage.models import DiaryEntry, EvidenceItem
 
 LINK = re.compile(r"^(https?://\S+)$", re.IGNORECASE)
@@ -160,7 +161,13 @@ async def take_evidence(ctx: Context, entry: DiaryEntry) -> list[Reply]:
     """Store every attachment (or the link) of the current message on `entry`, and say so.
 
     Several photos sent at once (an album) are acknowledged once, not once per photo.
+
+    Raises:
+        ConsentRequired: the person does not consent now; asked before anything is downloaded,
+            so not even the media store keeps their file.
     """
+    if not ctx.consents:
+        raise ConsentRequired("evidence without consent")
     replies: list[Reply] = []
     url = link_in(ctx.msg.text) if not ctx.msg.attachments else None
     if url is not None:

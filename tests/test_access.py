@@ -118,6 +118,7 @@ async def test_withdrawal_stops_evidence_visibility_and_a_draft_in_progress(
         AttachmentKind.PHOTO, ref=str(photo), mime="image/jpeg", size=photo.stat().st_size
     )
     assert "consent is withdrawn" in text_of(await on(harness, PHONE, attachments=(attachment,)))
+    assert not [f for f in harness.app.media.root.rglob("*") if f.is_file()]  # not even the bytes
     refused = await press_on(harness, TABLET, choosing, "Public, with my name")
     assert "consent is withdrawn" in text_of(refused)
     assert "consent is withdrawn" in text_of(await on(harness, LAPTOP, text="Share it widely"))
