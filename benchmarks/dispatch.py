@@ -1,15 +1,21 @@
-"""How fast the dispatcher carries a teacher through a diary entry, on SQLite and PostgreSQL.
+"""How fast the dispatcher carries teachers through diary entries, and whether any message fails.
 
-Run: .venv/bin/python -m benchmarks.dispatch [--people N]
-Prints messages per second for people one after another and all at once (each person in their
-own chat, so the per-chat lock lets them proceed concurrently), and the ratio between the two.
-Numbers only; nothing is asserted (shared machines are noisy).
+Run: .venv/bin/python -m benchmarks.dispatch [--people N] [--repeats R] [--wide W]
+
+For SQLite and PostgreSQL: people walk through one entry each (9 messages), first one chat at a
+time, then 20 chats at once, then W chats at once (200 by default), repeated R times in turn
+(interleaved, so a change in the machine's load touches every case alike). Prints messages per
+second as min/median/max, the ratio of each concurrent case to one-at-a-time (medians), and how
+many messages were answered with "something went wrong" (the goal is 0 at any concurrency), with
+the load average at the start and end. Numbers only; nothing is asserted (machines are noisy).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -18,52 +24,84 @@ from pathlib import Path
 import asyncpg
 
 from bot.settings import load_settings
+from prompts import Translator
 from tests.builders import demo_codes, member
-from tests.helpers import Harness, make_harness
+from tests.helpers import Harness, make_harness, text_of
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+WENT_WRONG = Translator("en")("errors.internal")
 
 
-async def walk_through(bot: Harness, user: str) -> int:
-    """One entry with four answers; returns how many messages it took."""
+async def walk_through(bot: Harness, user: str) -> tuple[int, int]:
+    """One entry with three answers: (messages sent, messages that went wrong)."""
     steps = [
-        bot.say(user, "/add"),
-        bot.press(user, "Impact"),
-        bot.say(user, "Pupils asked more questions"),
-        bot.say(user, "We compared two lessons"),
-        bot.say(user, "Teachers felt more confident"),
-        bot.press(user, "That's all"),
-        bot.say(user, "It was worth it"),
-        bot.press(user, "Add it"),
-        bot.press(user, "Cluster only"),
+        lambda: bot.say(user, "/add"),
+        lambda: bot.press(user, "Impact"),
+        lambda: bot.say(user, "Pupils asked more questions"),
+        lambda: bot.say(user, "We compared two lessons"),
+        lambda: bot.say(user, "Teachers felt more confident"),
+        lambda: bot.press(user, "That's all"),
+        lambda: bot.say(user, "It was worth it"),
+        lambda: bot.press(user, "Add it"),
+        lambda: bot.press(user, "Cluster only"),
     ]
+    failed = 0
     for step in steps:
-        await step
-    return len(steps)
+        try:
+            replies = await step()
+        except AssertionError:  # the button to press never came: an earlier step went wrong
+            return len(steps), failed + 1
+        failed += WENT_WRONG in text_of(replies)
+    return len(steps), failed
 
 
-async def measure(url: str, people: int, data_dir: Path) -> tuple[float, float]:
+async def one_round(bot: Harness, users: list[str], at_once: int) -> tuple[float, int]:
+    """Every user walks through an entry, `at_once` of them side by side: (msg/s, failed)."""
+    start = time.perf_counter()
+    sent = failed = 0
+    for first in range(0, len(users), at_once):
+        results = await asyncio.gather(*(walk_through(bot, u) for u in users[first:][:at_once]))
+        sent += sum(n for n, _ in results)
+        failed += sum(f for _, f in results)
+    return sent / (time.perf_counter() - start), failed
+
+
+async def measure(url: str, data_dir: Path, people: int, wide: int, repeats: int) -> dict:
     bot = await make_harness(load_settings(database_url=url, data_dir=data_dir))
+    cases = {"1 at a time": 1, "20 at once": 20, f"{wide} at once": wide}
+    rates: dict[str, list[float]] = {case: [] for case in cases}
+    failures = dict.fromkeys(cases, 0)
     try:
         code = (await demo_codes(bot))["contributor"]
-        users = [f"teacher{i}" for i in range(people)]
-        for user in users:
-            await member(bot, user, code)
-        start = time.perf_counter()
-        count = sum([await walk_through(bot, user) for user in users[: people // 2]])
-        sequential = count / (time.perf_counter() - start)
-        start = time.perf_counter()
-        counts = await asyncio.gather(*(walk_through(bot, u) for u in users[people // 2 :]))
-        concurrent = sum(counts) / (time.perf_counter() - start)
-        return sequential, concurrent
+        users = [f"teacher{i}" for i in range(max(people, wide))]
+        await asyncio.gather(*(member(bot, user, code) for user in users))
+        for _ in range(repeats):
+            for case, at_once in cases.items():
+                group = users[: max(people, at_once)]
+                rate, failed = await one_round(bot, group, at_once)
+                rates[case].append(rate)
+                failures[case] += failed
     finally:
         await bot.app.db.close()
+    return {"rates": rates, "failures": failures}
 
 
-async def main(people: int) -> None:
+def report(kind: str, result: dict) -> None:
+    base = statistics.median(next(iter(result["rates"].values())))
+    for case, values in result["rates"].items():
+        median = statistics.median(values)
+        print(
+            f"{kind:10} {case:14} msg/s min {min(values):6.1f}  median {median:6.1f}  "
+            f"max {max(values):6.1f}  ratio {median / base:4.2f}  "
+            f"failed {result['failures'][case]}"
+        )
+
+
+async def main(people: int, repeats: int, wide: int) -> None:
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"}
-        admin = None
+        admin = name = None
         try:
             admin = await asyncpg.connect(f"{POSTGRES}/test", timeout=3)
             name = f"bench_{uuid.uuid4().hex[:8]}"
@@ -71,19 +109,21 @@ async def main(people: int) -> None:
             targets["postgresql"] = f"{POSTGRES}/{name}"
         except OSError as exc:
             print(f"postgresql: skipped ({exc})")
-        for kind, url in targets.items():
-            sequential, concurrent = await measure(url, people, Path(tmp) / kind)
-            print(
-                f"{kind:10} one chat at a time: {sequential:7.1f} msg/s   "
-                f"{people // 2} chats at once: {concurrent:7.1f} msg/s   "
-                f"ratio {concurrent / sequential:.2f}"
-            )
-        if admin is not None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+        try:
+            for kind, url in targets.items():
+                result = await measure(url, Path(tmp) / kind, people, wide, repeats)
+                report(kind, result)
+        finally:
+            if admin is not None:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await admin.close()
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=40)
-    asyncio.run(main(parser.parse_args().people))
+    parser.add_argument("--people", type=int, default=40, help="people per round")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--wide", type=int, default=200, help="the widest concurrency")
+    args = parser.parse_args()
+    asyncio.run(main(args.people, args.repeats, args.wide))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from bot.channel import Channel, ChannelError
 from bot.inbound import cleaned
 from bot.messages import Attachment, Button, ChatKind, ChatRef, Incoming, Reply
+from bot.prefetch import Download, prefetch
 from bot.settings import Settings
 from handlers.context import Context
 from handlers.routing import Table, route
@@ -73,6 +74,8 @@ class Dispatcher:
         self.table = table
         self.channels = dict(channels)
         self.locks = ChatLocks()
+        # Messages beyond this wait their turn; the database pool is sized to match.
+        self.slots = asyncio.Semaphore(settings.max_concurrent_messages)
 
     async def __call__(self, msg: Incoming) -> None:
         """Handle one message and deliver the replies (the `Dispatch` callback of channels)."""
@@ -84,11 +87,21 @@ class Dispatcher:
         msg = usable
         # Replies go out before the chat's next message is handled, so they never interleave.
         async with self.locks.hold(msg.chat.key):
-            for reply in await self.handle(msg):
+            channel = self.channels.get(msg.chat.platform)
+            download = None
+            if channel is not None and msg.attachments:
+                limit = self.settings.max_upload_bytes
+                download = await prefetch(channel, msg, limit=limit)
+            async with self.slots:
+                replies = await self.handle(msg, download)
+            for reply in replies:
                 await self.deliver(reply.chat or msg.chat, reply)
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
-        """Run the handlers for one message and commit; returns the replies to deliver."""
+    async def handle(self, msg: Incoming, download: Download | None = None) -> list[Reply]:
+        """Run the handlers for one message and commit; returns the replies to deliver.
+
+        `download` fetches the message's attachments (by default straight from its channel).
+        """
         language = None
         try:
             async with self.db.session() as session:
@@ -115,14 +128,14 @@ class Dispatcher:
                     session=session,
                     settings=self.settings,
                     media=self.media,
-                    download=self._downloader(msg.chat.platform),
+                    download=download or self._downloader(msg.chat.platform),
                     identity=identity,
                     person=person,
                     state=state,
                     t=Translator(self._language(person.language, msg)),
                 )
                 replies = await route(self.table, ctx)
-                session.add(state)
+                session.add(state)  # written here, once: the state is not tracked until now
                 return replies
         except ConsentRequired:
             # Rolled back whole: the conversation stays where it was, nothing half-written.
@@ -144,7 +157,7 @@ class Dispatcher:
         except ChannelError:
             log.exception("delivering a reply to %s failed", chat.key)
 
-    def _downloader(self, platform: str) -> Callable[[Attachment], Awaitable[bytes]]:
+    def _downloader(self, platform: str) -> Download:
         async def download(attachment: Attachment) -> bytes:
             return await self.channels[platform].download(attachment)
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Brussels"
     max_upload_mb: float = Field(default=20.0, gt=0)
     max_text_chars: int = Field(default=4000, gt=0)
+    # Messages handled at once (other chats' messages queue); also sizes the database pool.
+    max_concurrent_messages: int = Field(default=8, ge=1, le=200)
     # Checked from the image header before decoding: a small file can unpack to gigabytes.
     max_image_megapixels: float = Field(default=50.0, gt=0)
     # Documents are matched against these MIME patterns; photos, audio and video always pass.

@@ -12,7 +12,11 @@ from storage.types import utcnow
 async def load_state(
     session: AsyncSession, *, identity_id: int, chat_key: str
 ) -> ConversationState:
-    """The person's state in this chat, created empty on first contact."""
+    """The person's state in this chat (new and empty on first contact), not tracked.
+
+    The session does not watch the returned object, so no autoflush writes it halfway through a
+    handler; the caller saves it once, with `session.add`, when the message is done.
+    """
     state = (
         await session.exec(
             select(ConversationState).where(
@@ -22,9 +26,8 @@ async def load_state(
         )
     ).first()
     if state is None:
-        state = ConversationState(identity_id=identity_id, chat_key=chat_key)
-        session.add(state)
-        await session.flush()
+        return ConversationState(identity_id=identity_id, chat_key=chat_key)
+    session.expunge(state)
     return state
 
 

@@ -8,19 +8,30 @@ Only SQLite (aiosqlite) and PostgreSQL (asyncpg) are supported: the migrations a
 on both. A SQLite file, and the folders made for it, are created for the bot's user only (0600,
 0700); SQLite gives the `-wal` and `-shm` files the mode of the database file. A URL shown to the
 operator (in an error, or by `diarybot db upgrade`) never shows its password.
+
+Concurrency never fails a message. SQLite has one writer at a time: a transaction that reads
+first and writes later fails at once ("database is locked") when another connection wrote in
+between, so on SQLite every transaction begins with `BEGIN IMMEDIATE` (taking the write lock
+first, waiting up to 30 s for another process such as an admin command) and sessions of this
+process take turns through one FIFO lock, so they never contend inside SQLite at all. WAL with
+`synchronous=NORMAL` keeps a commit to one write without an fsync (durable across a crash of
+the process; a power cut may lose the last commits, never corrupt the file). On PostgreSQL the
+pool holds `concurrency` connections and as many more, and waits for one rather than failing;
+the dispatcher runs at most `concurrency` messages at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -29,8 +40,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.media import make_private_dirs
 
+if TYPE_CHECKING:  # Alembic is imported only when the schema is upgraded (start-up time)
+    from alembic.config import Config
+
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 _USERINFO_PASSWORD = re.compile(r"(://[^/@:]*:)[^/]*@")
+# Whether the current task holds the SQLite turn already (a session opened inside a session).
+_HOLDS_TURN: ContextVar[bool] = ContextVar("holds_sqlite_turn", default=False)
 
 
 class DatabaseError(Exception):
@@ -64,17 +80,25 @@ def _create_private_file(path: Path) -> None:
         pass
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+def _configure_sqlite(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # The driver's own implicit BEGIN is off: `_begin_immediately` emits ours.
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+
+def _begin_immediately(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
     """The engine and session factory for one database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, concurrency: int = 8) -> None:
         url = _async_url(url)
         shown = hide_password(url)
         try:
@@ -86,16 +110,21 @@ class Database:
                 f"database URL {shown!r} is not supported: use sqlite:///PATH or "
                 "postgresql://USER:PASSWORD@HOST/NAME"
             )
+        sqlite = parsed.get_backend_name() == "sqlite"
+        pool = {} if sqlite else {"pool_size": concurrency, "max_overflow": concurrency}
         try:
             self.engine: AsyncEngine = create_async_engine(
-                parsed, pool_pre_ping=True, hide_parameters=True
+                parsed, pool_pre_ping=True, hide_parameters=True, pool_timeout=300, **pool
             )
         except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise DatabaseError(f"database URL {shown!r} is not usable: {exc}") from None
-        if parsed.get_backend_name() == "sqlite":
+        self._turn: asyncio.Lock | None = None
+        if sqlite:
             if parsed.database and parsed.database != ":memory:":
                 _create_private_file(Path(parsed.database))
-            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
+            event.listen(self.engine.sync_engine, "begin", _begin_immediately)
+            self._turn = asyncio.Lock()
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @property
@@ -110,8 +139,17 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session that commits on success and rolls back on error."""
-        async with self.sessions() as session:
+        """A session that commits on success and rolls back on error.
+
+        On SQLite the session waits for its turn (see the module docstring); a session opened
+        inside another one in the same task shares its turn instead of waiting for itself.
+        """
+        async with AsyncExitStack() as stack:
+            if self._turn is not None and not _HOLDS_TURN.get():
+                await stack.enter_async_context(self._turn)
+                token = _HOLDS_TURN.set(True)
+                stack.callback(_HOLDS_TURN.reset, token)
+            session = await stack.enter_async_context(self.sessions())
             try:
                 yield session
                 await session.commit()
@@ -137,6 +175,8 @@ class Database:
 
 def alembic_config() -> Config:
     """The Alembic configuration pointing at the packaged migration scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("storage").joinpath("migrations"))
@@ -145,6 +185,8 @@ def alembic_config() -> Config:
 
 
 def _run_upgrade(connection: Connection) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
