@@ -51,16 +51,20 @@ async def own_entry(session: AsyncSession, *, entry_id: int, author_id: int) -> 
 async def entries_of(
     session: AsyncSession, *, author_id: int, limit: int = 10
 ) -> list[tuple[DiaryEntry, int]]:
-    """The person's submitted entries, newest first, each with its evidence count."""
+    """The person's submitted entries, newest first, each with its evidence count.
+
+    The count is a subquery per entry shown (through the evidence's `entry_id` index), and the
+    entries come in the order of the `(author_id, status, submitted_at, id)` index, so the work
+    is bounded by `limit`, never by the size of the evidence table or of the diary.
+    """
     evidence = (
-        select(EvidenceItem.entry_id, func.count().label("n"))
-        .where(col(EvidenceItem.removed_at).is_(None))
-        .group_by(col(EvidenceItem.entry_id))
-        .subquery()
+        select(func.count())
+        .where(col(EvidenceItem.entry_id) == DiaryEntry.id, col(EvidenceItem.removed_at).is_(None))
+        .correlate(DiaryEntry)
+        .scalar_subquery()
     )
     rows = await session.exec(
-        select(DiaryEntry, func.coalesce(evidence.c.n, 0))
-        .outerjoin(evidence, evidence.c.entry_id == DiaryEntry.id)
+        select(DiaryEntry, evidence)
         .where(DiaryEntry.author_id == author_id, DiaryEntry.status == EntryStatus.SUBMITTED)
         .order_by(col(DiaryEntry.submitted_at).desc(), col(DiaryEntry.id).desc())
         .limit(limit)

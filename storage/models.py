@@ -190,11 +190,15 @@ class DiaryEntry(SQLModel, table=True):
     """
 
     __tablename__ = "diary_entries"
-    __table_args__ = (Index("ix_entries_school_status", "school_id", "status"),)
+    __table_args__ = (
+        Index("ix_entries_school_status", "school_id", "status"),
+        # A person's entries by status, newest submitted first (`/mine`, `/add`, `/privacy`).
+        Index("ix_entries_author_status", "author_id", "status", "submitted_at", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="schools.id")
     section: str = Field(max_length=16)
-    author_id: int = Field(foreign_key="people.id", index=True)
+    author_id: int = Field(foreign_key="people.id")
     activity: dict[str, Any] = _json()
     reflection: str = Field(default="", sa_type=Text)
     status: str = Field(default=EntryStatus.DRAFT, max_length=16)
