@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +58,13 @@ _FAST = {"per_second": 10000, "burst_count": 10000}
 
 @dataclass(frozen=True)
 class Synapse:
-    """A running homeserver: its base URL and where its files and log are."""
+    """A running homeserver: its base URL, where its files and log are, and its process id."""
 
     url: str
     directory: Path
     log: Path
     shared_secret: str
+    pid: int = 0
 
     def register(self, localpart: str, password: str = PASSWORD) -> str:
         """Create an account (no device is logged in) and return its user id."""
@@ -177,11 +178,12 @@ def synapse_python() -> str:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    """A freshly configured Synapse on a free loopback port, stopped after the module's tests."""
-    python = synapse_python()
-    directory = tmp_path_factory.mktemp("synapse")
+@contextmanager
+def running_synapse(python: str, directory: Path) -> Iterator[Synapse]:
+    """A freshly configured Synapse in `directory` on a free loopback port, stopped at the end.
+
+    `python` is the Python of the Synapse environment (`synapse_python()` for the tests).
+    """
     port = _free_port()
     shared_secret = secrets.token_hex(16)
     config = directory / "homeserver.yaml"
@@ -198,7 +200,9 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
         )
     try:
         _wait_until_up(url, process, log)
-        yield Synapse(url=url, directory=directory, log=log, shared_secret=shared_secret)
+        yield Synapse(
+            url=url, directory=directory, log=log, shared_secret=shared_secret, pid=process.pid
+        )
     finally:
         process.terminate()
         try:
@@ -206,6 +210,14 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A freshly configured Synapse on a free loopback port, stopped after the module's tests."""
+    python = synapse_python()
+    with running_synapse(python, tmp_path_factory.mktemp("synapse")) as server:
+        yield server
 
 
 class Teacher:
@@ -283,7 +295,12 @@ class Teacher:
         return await self.send(room_id, {"msgtype": "m.text", "body": text})
 
     async def send(self, room_id: str, content: dict[str, object]) -> str:
-        """Send a message content (encrypted in an encrypted room); returns its event id."""
+        """Send a message content (encrypted in an encrypted room); returns its event id.
+
+        Waits until this client's sync knows the room: nio refuses to send to a room it has not
+        seen yet (as right after creating it).
+        """
+        await self.wait_for(lambda: room_id in self.client.rooms)
         response = await self.client.room_send(
             room_id, "m.room.message", content, ignore_unverified_devices=True
         )

@@ -1,5 +1,6 @@
-"""The Matrix channel's memory per room: which events are new, the last handled one saved with
-the sync token, history handed back again, and the migration of remembered choices.
+"""The Matrix channel's memory per room: which events are new, the last handled one and the
+offered choices saved with the sync token, history handed back again, and the migration of
+remembered choices.
 """
 
 from __future__ import annotations
@@ -76,32 +77,44 @@ async def test_the_last_handled_event_per_room_is_saved_with_the_sync_token(db: 
     """On SQLite and PostgreSQL, with ids as long as real ones, for one bot account only."""
     account = "@diarybot-1234abcd:school.example"
     room = "!AbCdEfGhIjKlMnOpQr:school.example"
+    second, third = "!second:school.example", "!third:school.example"
     saved, other = SavedValues(db, account), SavedValues(db, "@other:school.example")
     await saved.set_buttons(room, '[["Yes", "3:yes"]]')
-    await saved.checkpoint("s1", {room: "$first", "!second:school.example": "$x"})
-    await saved.checkpoint("s2", {room: "$" + "e" * 254})
+    await saved.checkpoint("s1", {room: "$first", second: "$x"})
+    await saved.checkpoint("s2", {room: "$" + "e" * 254}, {second: "[]", third: '[["A", "a"]]'})
     assert await saved.get("sync_token") == "s2"
-    assert await saved.last_handled() == {room: "$" + "e" * 254, "!second:school.example": "$x"}
+    assert await saved.last_handled() == {room: "$" + "e" * 254, second: "$x"}
     assert await saved.buttons(room) == '[["Yes", "3:yes"]]'  # the same row, both kept
+    assert await saved.rooms() == (
+        {room: "$" + "e" * 254, second: "$x"},
+        {room: '[["Yes", "3:yes"]]', second: "[]", third: '[["A", "a"]]'},
+    )
     await saved.set_buttons(room, "[]")
     assert await saved.buttons(room) == "[]"
+    await saved.checkpoint(None, {}, {third: "[]"})  # no token yet: the rooms alone
+    assert await saved.get("sync_token") == "s2" and await saved.buttons(third) == "[]"
     assert await saved.last_handled() != {}
-    assert await other.last_handled() == {} and await other.buttons(room) is None
+    assert await other.rooms() == ({}, {}) and await other.buttons(room) is None
     assert await saved.buttons("!unknown:school.example") is None
 
 
 class Recording:
-    """A stand-in for the client and the inbox: rooms exist, put events are recorded."""
+    """A stand-in for the client, inbox and outbox: rooms exist, put events are recorded."""
 
     user_id = BOT
 
     def __init__(self) -> None:
         self.rooms = {"!dm:localhost": MatrixRoom("!dm:localhost", BOT)}
         self.put_ids: list[str] = []
+        self.offered: dict[str, str] = {}
 
     def put(self, room: MatrixRoom, event: SimpleNamespace) -> asyncio.Task[None]:
         self.put_ids.append(event.source["event_id"])
         return asyncio.create_task(asyncio.sleep(0))
+
+    def take_offered(self) -> dict[str, str]:
+        offered, self.offered = self.offered, {}
+        return offered
 
 
 def sync(batch: str, *events: dict[str, object], limited: bool = False) -> Any:
@@ -116,7 +129,8 @@ def sync(batch: str, *events: dict[str, object], limited: bool = False) -> Any:
 async def test_history_handed_back_again_is_not_handled_again_even_after_a_restart(
     db: Database, tmp_path: Path
 ) -> None:
-    """The channel's own memory, without the membership events that usually come along."""
+    """The channel's own memory, without the membership events that usually come along; also
+    from a sync token older than the last handled events (a crash)."""
     settings = load_settings(
         data_dir=tmp_path,
         matrix_homeserver="http://127.0.0.1:9",
@@ -126,24 +140,26 @@ async def test_history_handed_back_again_is_not_handled_again_even_after_a_resta
     async def channel_with_saved_state() -> tuple[MatrixChannel, Recording]:
         channel = MatrixChannel(settings, db)
         fake = Recording()
-        channel._client, channel._inbox = fake, fake  # type: ignore[assignment]
-        channel._last_handled = await channel._saved.last_handled()
+        channel._client = channel._inbox = channel._outbox = fake  # type: ignore[assignment]
+        await channel._checkpoints.load()
         return channel, fake
 
     channel, fake = await channel_with_saved_state()
     channel._schedule(sync("s1", said("$1"), said("$2")), warn_if_limited=True)
     reply = event({"msgtype": "m.text", "body": "Hi"}, event_id="$reply", sender=BOT)
     channel._schedule(sync("s2", reply), warn_if_limited=True)
-    await channel._checkpoint
+    await channel._checkpoints.close()
     assert fake.put_ids == ["$1", "$2"]  # never the bot's own reply
     # The same history again, within the run and after a restart, then one new message.
     again = sync("s3", said("$1"), said("$2"), reply, said("$3"), limited=True)
     channel._schedule(again, warn_if_limited=True)
-    await channel._checkpoint
+    assert channel._checkpoints._last is not None
+    await channel._checkpoints._last  # and a crash: the token saved stays behind
     assert fake.put_ids == ["$1", "$2", "$3"]
+    assert await channel._saved.get("sync_token") == "s2"
     channel, fake = await channel_with_saved_state()
     channel._schedule(again, warn_if_limited=True)
-    await channel._checkpoint
+    await channel._checkpoints.close()
     assert fake.put_ids == []
     assert await channel._saved.get("sync_token") == "s3"
 

@@ -304,6 +304,7 @@ async def test_a_message_whose_key_never_comes_is_answered_not_ignored(
     seen: list[Incoming] = []
 
     async def dispatch(msg: Incoming) -> None:
+        assert matrix_outbox.HANDLING.get()  # replies' choices wait for the checkpoint
         seen.append(msg)
 
     inbox = Inbox(KeyArrivesLater(), None, dispatch)
@@ -326,6 +327,7 @@ async def test_a_message_whose_key_never_comes_is_answered_not_ignored(
         }
     )
     await inbox.put(room, event)
+    assert not matrix_outbox.HANDLING.get()
     assert [(m.unreadable, m.chat.kind, m.sender.user_id) for m in seen] == [
         (True, ChatKind.PRIVATE, "@ana:localhost")
     ]

@@ -6,19 +6,18 @@ when the inviter's homeserver is allowed, declined otherwise), and each new mess
 room put in the inbox (`matrix_inbox`), which dispatches a room's messages in timeline order.
 Replies, uploads and downloads go through the outbox (`matrix_outbox`).
 
-The sync token is saved once every message of its batch (and of all earlier batches) has been
-handled, so a restart continues exactly after the last answered message: nothing is answered
-twice after a clean stop, and nothing is lost after a crash (the unfinished batch comes again).
-The very first start skips the history the account already had; in a room the bot has just
-joined, only what was said from its invitation on is answered.
+Once every message of a sync's batch (and of all earlier batches) has been handled, each room's
+last handled event is saved (`matrix_checkpoint`), so a restart continues exactly after the last
+answered message: nothing is answered twice after a clean stop, and nothing is lost after a crash
+(the unfinished batch comes again). The very first start skips the history the account already
+had; in a room the bot has just joined, only what was said from its invitation on is answered.
 
-The sync token alone cannot keep history from being answered again: a sync that joins a room
-hands back the room's last events, and after a kick and a new invitation those include what
-the bot has already answered. So the channel also remembers, per room, the last event it
-handled (kept in memory, saved with the sync token in one transaction: no extra writes per
-message), and a timeline is handled only after that event and after the bot's latest arrival.
+These marks, not the sync token, decide what is new: a sync that joins a room hands back the
+room's last events, and after a kick and a new invitation those include what the bot has
+already answered; and a restart syncs from the saved token, which is written only now and then.
+A timeline is handled only after the room's last handled event and the bot's latest arrival.
 
-Trust policy for unverified devices (see docs/matrix.md): the bot reads messages from, and
+Trust policy for unverified devices (see the README, Matrix): the bot reads messages from, and
 shares its room keys with, every device of the people in a room without interactive
 verification. Who may use the bot is decided by invite codes and consent, not by device trust.
 """
@@ -29,6 +28,7 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
+from typing import Any
 
 from nio import (
     AsyncClient,
@@ -40,6 +40,7 @@ from nio import (
 )
 
 from bot.channel import ChannelError, Dispatch
+from bot.channels.matrix_checkpoint import Checkpoints
 from bot.channels.matrix_events import PLATFORM, first_new_event, server_of
 from bot.channels.matrix_inbox import Inbox
 from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, backoff, is_transient
@@ -51,18 +52,26 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
-# A busy room must never lose messages between two syncs: the default limit of 10 would.
-SYNC_FILTER = {
-    "room": {
-        "timeline": {"limit": 1000},
-        "state": {"lazy_load_members": False},
-        "ephemeral": {"not_types": ["*"]},
-        "account_data": {"not_types": ["*"]},
-    },
-    "presence": {"not_types": ["*"]},
-}
-# The first sync of a new bot answers nothing, so it needs no history.
-FIRST_SYNC_FILTER = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}}}
+
+
+def sync_filter(user_id: str, *, history: bool = True) -> dict[str, Any]:
+    """What the bot's syncs ask for: the rooms' timelines and state, without the bot's own events.
+
+    A busy room must never lose messages between two syncs: the default limit of 10 would, so
+    up to 1000 events per room. The bot's own events are left out (`not_senders`): they are
+    never answered, and without them the echo of every reply no longer wakes a sync of its own
+    (the bot's own membership still arrives, in the rooms' state). Without `history` (the first
+    sync of a new bot, which answers nothing) one event per room.
+    """
+    return {
+        "room": {
+            "timeline": {"limit": 1000 if history else 1, "not_senders": [user_id]},
+            "state": {"lazy_load_members": False},
+            "ephemeral": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+        },
+        "presence": {"not_types": ["*"]},
+    }
 
 
 class MatrixChannel:
@@ -78,11 +87,7 @@ class MatrixChannel:
         self._saved = SavedValues(db, self.user_id)
         self._client: AsyncClient | None = None
         self._sync_task: asyncio.Task[None] | None = None
-        self._checkpoint: asyncio.Task[None] | None = None
-        self._saved_token: str | None = None
-        # The last event handled per room, and those not saved yet (saved with the sync token).
-        self._last_handled: dict[str, str] = {}
-        self._unsaved: dict[str, str] = {}
+        self._checkpoints = Checkpoints(self._saved, lambda: self.outbox.take_offered())
         self._born_ms = 0
         self._outbox: Outbox | None = None
         self._inbox: Inbox | None = None
@@ -124,13 +129,12 @@ class MatrixChannel:
             max_timeouts=0,  # network errors are retried here, with backoff
         )
         self._client = AsyncClient(homeserver, self.user_id, store_path=str(store), config=config)
-        self._outbox = Outbox(self._client, self._saved)
-        self._inbox = Inbox(self._client, self._outbox, dispatch)
         try:
+            offered = await self._checkpoints.load()
+            self._outbox = Outbox(self._client, self._saved, offered)
+            self._inbox = Inbox(self._client, self._outbox, dispatch)
             await log_in(self.client, self.settings, self._saved)
             self._filter = await self._upload_filter()
-            self._saved_token = await self._saved.get("sync_token")
-            self._last_handled = await self._saved.last_handled()
             self._born_ms = await self._first_sync_time()
             first = await self._sync(first=True)
         except NETWORK_ERRORS as exc:
@@ -158,8 +162,7 @@ class MatrixChannel:
                 await self._sync_task
         if self._inbox is not None:
             await self._inbox.drain()
-        if self._checkpoint is not None:
-            await self._checkpoint
+            await self._checkpoints.close()
         if self._client is not None:
             await self._client.close()
 
@@ -181,7 +184,7 @@ class MatrixChannel:
     # The sync loop ------------------------------------------------------------------------
 
     async def _upload_filter(self) -> str:
-        response = await self.client.upload_filter(**SYNC_FILTER)
+        response = await self.client.upload_filter(**sync_filter(self.user_id))
         if not isinstance(response, UploadFilterResponse):
             raise ChannelError(f"the Matrix homeserver refused the sync filter: {response}")
         return response.filter_id
@@ -215,11 +218,11 @@ class MatrixChannel:
 
     async def _sync(self, *, first: bool = False) -> SyncResponse | SyncError:
         """One sync; the first after a start brings every room's full state (nio keeps none)."""
-        since = self._saved_token if first else None
+        since = self._checkpoints.token if first else None
         fresh = first and since is None
         response = await self.client.sync(
             timeout=0 if first else SYNC_TIMEOUT_MS,
-            sync_filter=FIRST_SYNC_FILTER if fresh else self._filter,
+            sync_filter=sync_filter(self.user_id, history=False) if fresh else self._filter,
             since=since,
             full_state=first or None,
         )
@@ -272,7 +275,7 @@ class MatrixChannel:
             events = info.timeline.events
             start, anchored = first_new_event(
                 [event.source for event in events],
-                last_handled=self._last_handled.get(room_id),
+                last_handled=self._checkpoints.last_handled.get(room_id),
                 user_id=self.user_id,
             )
             # A newly joined room always comes "limited": it has a past, none of it new.
@@ -287,11 +290,7 @@ class MatrixChannel:
                 if isinstance(sent_at, int) and sent_at >= self._born_ms:
                     tasks.append(self.inbox.put(room, event))
                     handled[room_id] = source["event_id"]
-        self._last_handled.update(handled)
-        previous = self._checkpoint
-        self._checkpoint = asyncio.create_task(
-            self._save_checkpoint(response.next_batch, previous, tasks, handled)
-        )
+        self._checkpoints.after(response.next_batch, tasks, handled)
 
     async def _first_sync_time(self) -> int:
         """When this bot account first synced (milliseconds), saved at the very first start."""
@@ -300,24 +299,3 @@ class MatrixChannel:
             saved = str(int(time.time() * 1000))
             await self._saved.set("first_sync_at", saved)
         return int(saved)
-
-    async def _save_checkpoint(
-        self,
-        token: str,
-        previous: asyncio.Task[None] | None,
-        tasks: list[asyncio.Task[None]],
-        handled: dict[str, str],
-    ) -> None:
-        """Once a batch and all before it are handled, save its sync token and last events."""
-        waiting = [*tasks, *([previous] if previous else [])]
-        if waiting:
-            await asyncio.wait(waiting)
-        self._unsaved.update(handled)
-        if token == self._saved_token and not self._unsaved:
-            return
-        try:
-            await self._saved.checkpoint(token, self._unsaved)
-            self._saved_token = token
-            self._unsaved = {}
-        except Exception:  # the next batch saves a newer token; a restart repeats this one
-            log.exception("saving the Matrix sync token failed")

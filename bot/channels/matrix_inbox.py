@@ -17,7 +17,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.channel import Dispatch
 from bot.channels.matrix_events import PLATFORM, chat_for, is_reply_worthy, to_incoming
-from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox
+from bot.channels.matrix_outbox import HANDLING, NETWORK_ERRORS, Outbox
 from bot.messages import Incoming, Sender
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class Inbox:
     ) -> None:
         if previous is not None:
             await asyncio.wait([previous])
+        HANDLING.set(True)  # this task's own context: choices offered now wait for the checkpoint
         try:
             if event.sender == self.client.user_id:
                 return  # the bot's own, possibly from a former device that alone had its key

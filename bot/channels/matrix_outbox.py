@@ -9,8 +9,11 @@ keeps one transaction id over all its attempts, so the homeserver stores a retri
 A download the homeserver refuses (the file does not exist, or is not given out) or that does
 not decrypt raises `DownloadError`: asking again would not help, the sender must send it again.
 
-Choice buttons are sent as a numbered list; the outbox remembers the last list per room (in
-memory and in the database, so it survives a restart) and turns a typed number into that choice.
+Choice buttons are sent as a numbered list; the outbox remembers the last list per room and
+turns a typed number into that choice. The lists live in memory (all of them read at the start)
+and are saved so they survive a restart: offered in reply to a received message, with that
+message's checkpoint (`matrix_checkpoint`: one transaction with the sync token, no write of its
+own); offered otherwise (a post the bot makes by itself), at once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 from uuid import uuid4
@@ -45,6 +49,8 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 RETRY_CAP_S = 30.0
 NETWORK_ERRORS = (ClientError, TimeoutError)
+# Set while a received message is handled: its checkpoint saves the choices offered meanwhile.
+HANDLING: ContextVar[bool] = ContextVar("handling_a_matrix_message", default=False)
 
 
 class Refused(ChannelError):
@@ -74,10 +80,16 @@ def backoff(attempt: int) -> float:
 class Outbox:
     """Replies out, attachments in, choices remembered; for one logged-in client."""
 
-    def __init__(self, client: AsyncClient, saved: SavedValues) -> None:
+    def __init__(
+        self, client: AsyncClient, saved: SavedValues, offered: dict[str, str] | None = None
+    ) -> None:
+        """`offered`: the saved choices of every room (JSON by room id), if read already."""
         self.client = client
         self.saved = saved
-        self._choices: dict[str, tuple[Button, ...]] = {}
+        self._choices = {room: buttons_from_json(text) for room, text in (offered or {}).items()}
+        # With every room's choices read, a room not among them has none; else ask the database.
+        self._all_known = offered is not None
+        self._unsaved: set[str] = set()
 
     async def send(self, room: MatrixRoom, reply: Reply) -> None:
         """Send the photo or document first (uploaded), then the text with its choices."""
@@ -141,7 +153,7 @@ class Outbox:
         room_id = msg.chat.chat_id
         choices = self._choices.get(room_id)
         if choices is None:
-            stored = await self.saved.buttons(room_id)
+            stored = None if self._all_known else await self.saved.buttons(room_id)
             choices = self._choices[room_id] = buttons_from_json(stored or "[]")
         number = int(text)
         if 1 <= number <= len(choices):
@@ -173,9 +185,20 @@ class Outbox:
                 await asyncio.sleep(backoff(attempt))
         raise ChannelError(f"{what} failed {ATTEMPTS} times: {problem}")
 
+    def take_offered(self) -> dict[str, str]:
+        """The choices offered while handling messages and not saved yet (JSON by room id)."""
+        offered = {room: buttons_to_json(self._choices[room]) for room in self._unsaved}
+        self._unsaved.clear()
+        return offered
+
     async def _remember(self, room_id: str, buttons: tuple[Button, ...]) -> None:
-        if self._choices.get(room_id) != buttons:
-            self._choices[room_id] = buttons
+        if self._choices.get(room_id) == buttons:
+            return
+        self._choices[room_id] = buttons
+        if HANDLING.get():
+            self._unsaved.add(room_id)  # saved with the message's checkpoint
+        else:
+            self._unsaved.discard(room_id)
             await self.saved.set_buttons(room_id, buttons_to_json(buttons))
 
     async def _send_message(self, room: MatrixRoom, content: dict[str, Any]) -> None:
@@ -187,7 +210,7 @@ class Outbox:
                 "m.room.message",
                 content,
                 tx_id=transaction,
-                # The trust policy (docs/matrix.md): keys go to every device in the room.
+                # The trust policy (README, Matrix): keys go to every device in the room.
                 ignore_unverified_devices=True,
             ),
         )

@@ -6,7 +6,8 @@ A restart restores the saved login instead of creating a new device, which keeps
 encryption keys (in the crypto store) valid and lets people's clients keep trusting it.
 
 Per room (table `matrix_rooms`, also per bot account) the channel keeps the last event it
-handled, saved in one transaction with the sync token, and the choices it last offered.
+handled and the choices it last offered, both saved in one transaction with the sync token (a
+checkpoint, see `matrix_checkpoint`), and read back in one query at the start.
 """
 
 from __future__ import annotations
@@ -17,14 +18,9 @@ from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
 
 from bot.channel import ChannelError
 from bot.settings import Settings
-from storage.conversation import get_channel_value, set_channel_value
+from storage.conversation import get_channel_value
 from storage.db import Database
-from storage.matrix_rooms import (
-    last_handled_events,
-    offered_buttons,
-    save_last_handled,
-    save_offered_buttons,
-)
+from storage.matrix_rooms import offered_buttons, room_memory, save_channel_value, save_rooms
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +43,36 @@ class SavedValues:
     async def set(self, key: str, value: str) -> None:
         """Save `value` under `key`, replacing what was there."""
         async with self.db.session() as session:
-            await set_channel_value(session, platform=PLATFORM, key=self._key(key), value=value)
+            await save_channel_value(session, platform=PLATFORM, key=self._key(key), value=value)
+
+    async def rooms(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Per room id, the last handled event, and the choices last offered (as saved)."""
+        async with self.db.session() as session:
+            memory = await room_memory(session, account=self.user_id)
+        events = {room: event for room, (event, _) in memory.items() if event}
+        offered = {room: buttons for room, (_, buttons) in memory.items() if buttons is not None}
+        return events, offered
 
     async def last_handled(self) -> dict[str, str]:
         """The id of the last event handled in each room, by room id."""
-        async with self.db.session() as session:
-            return await last_handled_events(session, account=self.user_id)
+        return (await self.rooms())[0]
 
-    async def checkpoint(self, sync_token: str, last_handled: dict[str, str]) -> None:
-        """Save the sync token and each room's last handled event together (one transaction)."""
+    async def checkpoint(
+        self,
+        sync_token: str | None,
+        last_handled: dict[str, str],
+        buttons: dict[str, str] | None = None,
+    ) -> None:
+        """Save the sync token, rooms' last handled events and offered choices in one transaction.
+
+        `last_handled` and `buttons` are by room id; a room in only one keeps its other value.
+        Without a sync token (none known yet) only the rooms are saved.
+        """
         async with self.db.session() as session:
-            await set_channel_value(
-                session, platform=PLATFORM, key=self._key("sync_token"), value=sync_token
-            )
-            await save_last_handled(session, account=self.user_id, events=last_handled)
+            if sync_token is not None:
+                key = self._key("sync_token")
+                await save_channel_value(session, platform=PLATFORM, key=key, value=sync_token)
+            await save_rooms(session, account=self.user_id, events=last_handled, buttons=buttons)
 
     async def buttons(self, room_id: str) -> str | None:
         """The choices last offered in a room (as `matrix_content.buttons_to_json` wrote them)."""
@@ -70,9 +82,7 @@ class SavedValues:
     async def set_buttons(self, room_id: str, buttons: str) -> None:
         """Remember the choices offered in a room, replacing the previous ones."""
         async with self.db.session() as session:
-            await save_offered_buttons(
-                session, account=self.user_id, room_id=room_id, buttons=buttons
-            )
+            await save_rooms(session, account=self.user_id, buttons={room_id: buttons})
 
     def _key(self, key: str) -> str:
         return f"{self.user_id}:{key}"
