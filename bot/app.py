@@ -2,12 +2,18 @@
 
 Nothing is created at import time. All channels share one event loop and one dispatcher, so a
 reply can go to any platform (a Telegram teacher's action can post to a Matrix hub room).
+
+`DIARYBOT_TEST_TELEGRAM_PER_SECOND` (a benchmark knob, not a setting: `DIARYBOT_TEST_*`
+variables belong to the test suite and benchmarks) raises the Telegram outbox's overall pace
+from Telegram's 30 messages a second, so `benchmarks/telegram_echo.py` measures the bot and
+not the flood limit. A deployment never sets it: Telegram would answer 429s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +25,8 @@ from storage.db import Database
 from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
+
+PACE_VARIABLE = "DIARYBOT_TEST_TELEGRAM_PER_SECOND"
 
 
 @dataclass
@@ -56,7 +64,7 @@ class App:
 
 async def build_app(settings: Settings, channels: Mapping[str, Channel] | None = None) -> App:
     """Open the database (upgrading its schema) and assemble the app around it."""
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, concurrency=settings.max_concurrent_messages)
     try:
         await db.upgrade()
     except BaseException:
@@ -75,8 +83,11 @@ def configured_channels(settings: Settings, db: Database) -> list[Channel]:
     found: list[Channel] = []
     if settings.telegram_token is not None:
         from bot.channels.telegram import TelegramChannel
+        from bot.channels.telegram_outbox import Limits
 
-        found.append(TelegramChannel(settings))
+        pace = os.environ.get(PACE_VARIABLE, "").strip()
+        limits = Limits(per_second=int(pace)) if pace.isdigit() and int(pace) > 0 else None
+        found.append(TelegramChannel(settings, limits=limits))
     if settings.matrix_homeserver:
         from bot.channels.matrix import MatrixChannel
 

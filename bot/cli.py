@@ -3,6 +3,13 @@
 Every failure an operator can cause (a bad setting or argument, an unreachable database, an
 unknown cluster, no channel to run) ends with one line on stderr and exit status 2, never a
 traceback; nothing printed or logged contains a secret (see `bot.logs`).
+
+The event loop is uvloop's when uvloop is installed (it is a dependency on Linux and macOS),
+asyncio's own otherwise. Every message is a chain of small awaits (each SQLite statement hops to
+aiosqlite's thread and back, each Bot API call is a socket round trip), and uvloop's loop runs
+them with less CPU and steadier latency: in `benchmarks/telegram_echo.py`, 0.82x and 0.90x the
+CPU per message of a burst and 0.69x and 0.42x the p99 latency at 50 messages a second (two sets
+of 4 interleaved runs, medians, load 2.2-3.5).
 """
 
 from __future__ import annotations
@@ -220,6 +227,15 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         await _with_db(settings, lambda db: _invite(db, args))
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop factory: uvloop's when it is installed, else None (asyncio's)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `diarybot` console script."""
     args = parser().parse_args(argv)
@@ -233,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     redact = Redactor(secrets_of(settings))
     with logging_to_stderr(redact, verbose=args.verbose):
         try:
-            asyncio.run(_dispatch(args, settings))
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(_dispatch(args, settings))
         except (SettingsError, DatabaseError, ClusterError, ChannelError) as exc:
             print(f"diarybot: error: {redact(str(exc))}", file=sys.stderr)
             return 2

@@ -10,7 +10,8 @@ other getUpdates request") or by setWebhook: that is how a second process using 
 shows. Tests inject updates as users (or any raw update body, parseable or not) and read what
 the bot sent. `fail` makes the next calls answer 429 (with `parameters.retry_after`), another
 4xx or 5xx, with the HTTP status equal to the error code, and `delay` adds simulated network
-latency to every answer. `tests/telegram_driver.py` chats with a bot through it; benchmarks use
+latency to every answer; `posted` timestamps each message the bot posts (for latency
+benchmarks). `tests/telegram_driver.py` chats with a bot through it; benchmarks use
 both.
 """
 
@@ -93,6 +94,8 @@ class FakeTelegram:
     username: str = "cluster_diary_test_bot"
     delay: float = 0.0
     sent: list[dict[str, Any]] = field(default_factory=list)
+    # (chat id, time.perf_counter()) of every message posted, in the order it arrived.
+    posted: list[tuple[int, float]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     commands: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
     answered: list[str] = field(default_factory=list)
@@ -434,6 +437,7 @@ class FakeTelegram:
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         self.sent.append(message)
+        self.posted.append((chat_id, time.perf_counter()))
         # The bot gets the message back without the bytes the test keeps for itself.
         return {k: v for k, v in message.items() if k != "bytes"}
 

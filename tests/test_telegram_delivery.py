@@ -137,6 +137,8 @@ async def test_long_text_is_split_and_media_are_uploaded(settings: Settings) -> 
 
 async def test_command_menus_are_registered_per_language(settings: Settings) -> None:
     async with FakeTelegram() as fake, telegram_bot(settings, fake):
+        # Registered in the background, beside the first messages.
+        await fake.wait_until(lambda: len(fake.commands) == len(available_languages()) + 1)
         assert set(fake.commands) == {None, *available_languages()}
         for language in available_languages():
             assert fake.commands[language] == command_menu(language)

@@ -8,14 +8,23 @@ and skipped, so it is confirmed and cannot stop the bot.
 Webhook mode when `telegram_webhook_url` is set, through PTB's `Updater` (its webhook server
 listens on `telegram_webhook_listen` and checks the secret token Telegram sends with each
 update). The Bot API base URLs are settings, so a local Bot API server can stand in for
-Telegram's.
+Telegram's. HTTP goes through aiohttp, and text replies skip building PTB's `Message` from
+the answer (`telegram_client`).
+
+PTB's object model stays on the way in. Building our `Incoming` straight from the JSON was
+measured and does not pay: `Update.de_json` plus `to_incoming` take 75-170 us an update against
+4 us for a prototype reading the JSON directly, but that is 0.5-1.8 % of the event loop's CPU
+in a burst of diary messages (py-spy, 20 chats x 50 messages, three runs; the database is about
+two thirds, sending 8-12 %), while a second reader of Telegram's schema (media kinds, photo
+sizes, albums, group upgrades, button presses) would have to be kept right beside PTB's, which
+webhook mode uses anyway.
 
 PTB's `Application` is not used: the neutral dispatcher already does what it would (routing,
 errors) and already keeps each chat in order with a FIFO lock per chat. So updates are taken one
 by one, in arrival order, and each is handed to the dispatcher in its own task: one chat's
-messages are handled one at a time and in order, different chats concurrently
-(`benchmarks/telegram_updates.py` measures this against PTB's `concurrent_updates`). Sending
-goes through `Outbox` (flood limits, 429s, retries).
+messages are handled one at a time and in order, different chats concurrently. Sending goes
+through `Outbox` (flood limits, 429s, retries). `benchmarks/telegram_echo.py` measures the
+whole stack against PTB's own echo bot.
 """
 
 from __future__ import annotations
@@ -25,36 +34,22 @@ import logging
 import traceback
 from collections.abc import Coroutine
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllPrivateChats,
-    CallbackQuery,
-    LinkPreviewOptions,
-    Update,
-)
-from telegram.constants import ChatType
+from telegram import Update
 from telegram.error import BadRequest, InvalidToken, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.channel import ChannelError, Dispatch, DownloadError
-from bot.channels.telegram_convert import (
-    PLATFORM,
-    TEXT_LIMIT,
-    ButtonData,
-    Part,
-    parts_of,
-    to_incoming,
-    units,
-)
+from bot.channels.telegram_calls import acknowledge, post, register_menus
+from bot.channels.telegram_client import JSON, AiohttpRequest, RawBot
+from bot.channels.telegram_convert import PLATFORM, ButtonData, parts_of, to_incoming
 from bot.channels.telegram_outbox import Limits, Outbox
-from bot.channels.telegram_polling import JSON, Poller, PollingBot
-from bot.channels.telegram_webhook import Webhook
+from bot.channels.telegram_polling import Poller
 from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
-from handlers.router import command_menu
-from prompts import available_languages
+
+if TYPE_CHECKING:
+    from bot.channels.telegram_webhook import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +58,6 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 MAX_IN_FLIGHT = 64
 # Connections for sending: the outbox paces to ~30 calls/s, so a few in parallel are plenty.
 CONNECTIONS = 8
-# Link previews would make Telegram's servers fetch the links contributors keep as evidence.
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 class TelegramChannel:
@@ -85,12 +78,12 @@ class TelegramChannel:
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.repoll = repoll
-        self.bot = PollingBot(
+        self.bot = RawBot(
             settings.telegram_token.get_secret_value(),
             base_url=settings.telegram_api_url,
             base_file_url=settings.telegram_file_url,
-            request=HTTPXRequest(connection_pool_size=CONNECTIONS, pool_timeout=30.0),
-            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            request=AiohttpRequest(connections=CONNECTIONS, pool_timeout=30.0),
+            get_updates_request=AiohttpRequest(connections=1),
         )
         self.outbox = Outbox(limits)
         self.buttons = ButtonData()
@@ -104,7 +97,10 @@ class TelegramChannel:
         self._closed = asyncio.Event()
 
     async def start(self, dispatch: Dispatch) -> None:
-        """Check the token, register the command menus and start receiving updates.
+        """Check the token, start receiving updates and register the command menus.
+
+        The menus are registered in the background, so the first messages are not kept waiting
+        behind eight setMyCommands calls; a menu that cannot be set is only logged.
 
         Raises:
             ChannelError: the token is refused, the Bot API cannot be reached, or the webhook
@@ -112,11 +108,12 @@ class TelegramChannel:
         """
         try:
             await self.outbox.call(self.bot.initialize, what="getMe")
-            await self._register_menus()
             if self.settings.telegram_webhook_url is None:
                 await self._start_polling(dispatch)
             else:
                 await self._start_webhook(dispatch, self.settings.telegram_webhook_url)
+            menus = partial(register_menus, self.bot, self.outbox, self.settings.default_language)
+            self._spawn(menus())
         except BaseException as exc:
             await self.stop()
             if isinstance(exc, InvalidToken):
@@ -140,6 +137,7 @@ class TelegramChannel:
             allowed_updates=ALLOWED_UPDATES,
             limits=self.outbox.limits,
             repoll=self.repoll,
+            capacity=MAX_IN_FLIGHT,
         )
         self._polling = asyncio.create_task(self._poll(self._poller))
 
@@ -155,6 +153,10 @@ class TelegramChannel:
         self._closed.set()
 
     async def _start_webhook(self, dispatch: Dispatch, url: str) -> None:
+        # Imported here: PTB's webhook server (telegram.ext, tornado) costs 8 MiB and 40 ms of
+        # every start in polling mode, which never uses it.
+        from bot.channels.telegram_webhook import Webhook
+
         self._webhook = Webhook(self.bot, partial(self._accept, dispatch))
         secret = self.settings.telegram_webhook_secret
         await self._webhook.start(
@@ -201,7 +203,7 @@ class TelegramChannel:
             ChannelError: Telegram refused the message or it still failed after the retries.
         """
         for part in parts_of(reply, self.buttons):
-            call = partial(self._post, int(chat.chat_id), part)
+            call = partial(post, self.bot, int(chat.chat_id), part)
             try:
                 await self.outbox.deliver(chat.chat_id, call, group=chat.kind == ChatKind.GROUP)
             except TelegramError as exc:
@@ -233,40 +235,6 @@ class TelegramChannel:
         except TelegramError as exc:
             raise ChannelError(f"{what}: {exc}") from exc
 
-    async def _post(self, chat_id: int, part: Part) -> object:
-        if part.photo is not None:
-            return await self.bot.send_photo(
-                chat_id, part.photo, caption=part.text or None, reply_markup=part.markup
-            )
-        if part.document is not None:
-            return await self.bot.send_document(
-                chat_id,
-                part.document,
-                caption=part.text or None,
-                filename=part.filename,
-                reply_markup=part.markup,
-            )
-        return await self.bot.send_message(
-            chat_id, part.text, reply_markup=part.markup, link_preview_options=NO_PREVIEW
-        )
-
-    async def _register_menus(self) -> None:
-        """The "/" command menu of private chats, once per language plus the default."""
-        languages = [None, *available_languages()]
-        for language in languages:
-            menu = command_menu(language or self.settings.default_language)
-            call = partial(
-                self.bot.set_my_commands,
-                [BotCommand(name, description) for name, description in menu],
-                scope=BotCommandScopeAllPrivateChats(),
-                language_code=language,
-            )
-            try:
-                await self.outbox.call(call, what=f"setMyCommands {language or 'default'}")
-            except TelegramError as exc:
-                # The bot works without its menu; say so and carry on.
-                log.warning("telegram: command menu for %s not set: %s", language, exc)
-
     async def _accept_json(self, dispatch: Dispatch, data: JSON) -> asyncio.Task[None] | None:
         """Build a polled update and start handling it; one that cannot be built is skipped."""
         try:
@@ -284,7 +252,7 @@ class TelegramChannel:
             _skipped(update.to_dict(recursive=False), "it cannot be read", exc)
             return None
         if update.callback_query is not None:
-            self._spawn(self._acknowledge(update.callback_query))
+            self._spawn(acknowledge(self.bot, self.outbox, update.callback_query))
         if msg is None:
             return None
         # Updates are accepted one after another and the task is started without awaiting
@@ -305,39 +273,6 @@ class TelegramChannel:
             log.exception("telegram: handling a message in %s failed", msg.chat.key)
         finally:
             self._slots.release()
-
-    async def _acknowledge(self, query: CallbackQuery) -> None:
-        """Stop the button's spinner and show under the message which choice was made.
-
-        Whether the press still counts is the router's business (an outdated one gets a
-        polite answer in the chat); this only tidies the pressed message, so failures here
-        (the message is too old to edit, say) are logged and otherwise ignored.
-        """
-        try:
-            await self.outbox.call(query.answer, what=f"callback {query.id}")
-        except TelegramError as exc:
-            log.info("telegram: callback %s not answered: %s", query.id, exc)
-        message = query.message
-        text = getattr(message, "text", None)
-        markup = getattr(message, "reply_markup", None)
-        if message is None or not text or markup is None:
-            return
-        chosen = [
-            b.text for row in markup.inline_keyboard for b in row if b.callback_data == query.data
-        ]
-        edited = f"{text}\n\n✓ {chosen[0]}" if chosen else text
-        call = partial(
-            self.bot.edit_message_text,
-            edited if units(edited) <= TEXT_LIMIT else text,
-            chat_id=message.chat.id,
-            message_id=message.message_id,
-            link_preview_options=NO_PREVIEW,
-        )
-        group = message.chat.type != ChatType.PRIVATE
-        try:
-            await self.outbox.deliver(str(message.chat.id), call, group=group)
-        except TelegramError as exc:
-            log.info("telegram: pressed message not tidied: %s", exc)
 
 
 def _skipped(data: JSON, why: str, exc: Exception) -> None:
