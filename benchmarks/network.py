@@ -78,6 +78,25 @@ WORDS = (
 CHUNK = 2000
 
 
+# Every table the generator fills, in an order that satisfies the foreign keys.
+TABLES = (
+    Cluster,
+    School,
+    Person,
+    Identity,
+    Role,
+    Invite,
+    HubChat,
+    Meeting,
+    ConsentRecord,
+    SchoolFocus,
+    DiaryEntry,
+    EvidenceItem,
+    ConversationState,
+    AuditEvent,
+)
+
+
 @dataclass(frozen=True)
 class Shape:
     """How many of each thing the network holds."""
@@ -160,25 +179,7 @@ async def _insert(conn: AsyncConnection, model: type[SQLModel], rows: list[dict[
 
 def _build(shape: Shape, ids: _Ids, rng: random.Random) -> tuple[dict[type, list], Network]:
     """Every row of the network, by table, in an order that satisfies the foreign keys."""
-    rows: dict[type, list[dict[str, Any]]] = {
-        model: []
-        for model in (
-            Cluster,
-            School,
-            Person,
-            Identity,
-            Role,
-            Invite,
-            HubChat,
-            Meeting,
-            ConsentRecord,
-            SchoolFocus,
-            DiaryEntry,
-            EvidenceItem,
-            ConversationState,
-            AuditEvent,
-        )
-    }
+    rows: dict[type, list[dict[str, Any]]] = {model: [] for model in TABLES}
     net = Network()
     audit = rows[AuditEvent]
     writers: list[tuple[int, int]] = []  # (person, school) of everyone who writes entries
@@ -489,25 +490,7 @@ async def generate(db: Database, *, shape: Shape | None = None, seed: int = 0) -
     shape = shape or Shape()
     rng = random.Random(seed)
     start = time.perf_counter()
-    names = [
-        model.__tablename__  # type: ignore[attr-defined]
-        for model in (
-            Cluster,
-            School,
-            Person,
-            Identity,
-            Role,
-            Invite,
-            HubChat,
-            Meeting,
-            ConsentRecord,
-            SchoolFocus,
-            DiaryEntry,
-            EvidenceItem,
-            ConversationState,
-            AuditEvent,
-        )
-    ]
+    names = [model.__tablename__ for model in TABLES]  # type: ignore[attr-defined]
     async with db.engine.begin() as conn:
         ids = _Ids(await _max_ids(conn, names))
         rows, net = _build(shape, ids, rng)
