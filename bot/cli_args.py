@@ -15,10 +15,10 @@ from typing import NoReturn
 
 from bot.settings import LANGUAGES, known_time_zone
 from storage.models import RoleName
+from storage.types import MAX_ROW_ID
 
 MAX_INVITE_DAYS = 3650
 MAX_INVITE_USES = 10_000
-MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -76,7 +76,7 @@ def _text(limit: int, *, empty: bool = False) -> Callable[[str], str]:
 def _cluster_ref(text: str) -> str:
     """An argument type: a cluster's name, or its id (digits)."""
     value = _text(200)(text)
-    if value.isdigit() and not (value.isascii() and 1 <= int(value) <= MAX_ID):
+    if value.isdigit() and not (value.isascii() and 1 <= int(value) <= MAX_ROW_ID):
         raise argparse.ArgumentTypeError(f"{value!r} is neither a cluster name nor a cluster id")
     return value
 

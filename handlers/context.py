@@ -20,10 +20,7 @@ from storage.guard import consents
 from storage.media import MediaStore
 from storage.models import ConversationState, Identity, Person
 from storage.people import Membership, memberships
-from storage.types import utcnow
-
-# The largest id a database integer column holds; longer digit strings cannot name a row.
-MAX_ID = 2**63 - 1
+from storage.types import MAX_ROW_ID, utcnow
 
 
 class StaleButton(Exception):
@@ -88,7 +85,7 @@ class Context:
             StaleButton: the data is no id (a forged or mangled button).
         """
         data = self.msg.button or ""
-        if not (data.isascii() and data.isdigit()) or int(data) > MAX_ID:
+        if not (data.isascii() and data.isdigit()) or int(data) > MAX_ROW_ID:
             raise StaleButton(data)
         return int(data)
 

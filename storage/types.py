@@ -12,6 +12,10 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# The largest row id: ids are INTEGER columns, 32 bits on PostgreSQL. A larger number names no row,
+# and PostgreSQL refuses it outright rather than finding nothing.
+MAX_ROW_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp column that is always UTC on the way in and timezone-aware on the way out."""
