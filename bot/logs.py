@@ -35,13 +35,12 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import SecretStr
 
 from bot.settings import Settings
+from storage.db import URL_PASSWORD
 
 REDACTED = "***"
 # Libraries that log message content (answers, captions, names) at DEBUG.
 CONTENT_LOGGERS = ("telegram", "nio")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# `scheme://user:password@`: the password of a URL nobody told us about (user and host stay).
-_URL_PASSWORD = re.compile(r"(?<=://)([^/\s@:]*):[^/\s]*@")
 # `'secret_token': '...'`, `"access_token": "..."`, `password=...`: a secret-named key's value,
 # quoted or after `=` (so prose such as "per token: stop the other one" is left alone).
 _SECRET_KEY_VALUE = re.compile(
@@ -79,7 +78,7 @@ class Redactor:
         """`text` without any secret in it."""
         if self._known is not None:
             text = self._known.sub(REDACTED, text)
-        text = _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+        text = URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
         return _SECRET_KEY_VALUE.sub(rf"\1{REDACTED}", text)
 
 

@@ -44,7 +44,8 @@ if TYPE_CHECKING:  # Alembic is imported only when the schema is upgraded (start
     from alembic.config import Config
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
-_USERINFO_PASSWORD = re.compile(r"(://[^/@:]*:)[^/]*@")
+# `scheme://user:password@`: the password of a URL, also inside other text (the logs use it).
+URL_PASSWORD = re.compile(r"(?<=://)([^/\s@:]*):[^/\s]*@")
 # Whether the current task holds the SQLite turn already (a session opened inside a session).
 _HOLDS_TURN: ContextVar[bool] = ContextVar("holds_sqlite_turn", default=False)
 
@@ -68,7 +69,7 @@ def hide_password(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return _USERINFO_PASSWORD.sub(r"\1***@", url)
+        return URL_PASSWORD.sub(r"\1:***@", url)
 
 
 def _create_private_file(path: Path) -> None:
