@@ -2,12 +2,12 @@
 
 Run: .venv/bin/python -m benchmarks.query_plans [URL ...] [--scale 1.0] [--forced]
 Without a URL it generates the network into a temporary SQLite file and a scratch PostgreSQL
-database (dropped afterwards). For each query function of `storage.diary`, `storage.people`,
-`storage.clusters` and `storage.conversation` it records the statements the function sends,
-asks the database how it runs each (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN`), and
-prints the plan with the full scans marked. `--forced` turns PostgreSQL's sequential scans off
-first (`enable_seqscan = off`), as tests/test_query_plans.py does: then a sequential scan in
-the plan means no index can serve the query at all.
+database (dropped afterwards). For each query function of `storage.arrival`, `storage.diary`,
+`storage.people`, `storage.clusters` and `storage.channel_values` it records the statements the
+function sends, asks the database how it runs each (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL
+`EXPLAIN`), and prints the plan with the full scans marked. `--forced` turns PostgreSQL's sequential
+scans off first (`enable_seqscan = off`), as tests/test_query_plans.py does: then a sequential scan
+in the plan means no index can serve the query at all.
 
 A *full scan* is reading a whole table or a whole index: SQLite's `SCAN table` (with or without
 `USING INDEX`) or a skip-scan (`ANY(column)`), PostgreSQL's `Seq Scan`, or an index scan whose
@@ -34,7 +34,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.network import CONSENT_VERSION, Network, Shape, generate
-from storage import clusters, conversation, diary, people
+from storage import arrival, channel_values, clusters, diary, people
 from storage.db import Database
 from storage.models import DiaryEntry, InvitePurpose, SchoolFocus
 
@@ -61,7 +61,7 @@ async def _open_draft(session: AsyncSession, net: Network) -> None:
 
 
 async def _set_channel_value(session: AsyncSession, net: Network) -> None:
-    await conversation.set_channel_value(session, platform="matrix", key="sync", value="s1")
+    await channel_values.set_channel_value(session, platform="matrix", key="sync", value="s1")
     await session.flush()
 
 
@@ -103,9 +103,15 @@ QUERIES: list[tuple[str, str, Call]] = [
     ),
     ("diary.decide_focus", "/confirm", _decide_focus),
     (
-        "people.identity_for",
+        "arrival.arrive",
         "every message",
-        lambda s, n: people.identity_for(s, platform=n.identity[0], external_id=n.identity[1]),
+        lambda s, n: arrival.arrive(
+            s,
+            platform=n.identity[0],
+            external_id=n.identity[1],
+            chat_key=f"telegram:{n.identity[1]}",
+            consent_version=CONSENT_VERSION,
+        ),
     ),
     (
         "people.memberships",
@@ -121,7 +127,7 @@ QUERIES: list[tuple[str, str, Call]] = [
     ),
     (
         "people.current_consent",
-        "every message",
+        "/consent",
         lambda s, n: people.current_consent(s, person_id=n.typical_author),
     ),
     (
@@ -183,16 +189,11 @@ QUERIES: list[tuple[str, str, Call]] = [
         ),
     ),
     (
-        "conversation.load_state",
-        "every message",
-        lambda s, n: conversation.load_state(s, identity_id=1, chat_key=f"telegram:{n.lead}"),
-    ),
-    (
-        "conversation.get_channel_value",
+        "channel_values.get_channel_value",
         "Matrix sync",
-        lambda s, n: conversation.get_channel_value(s, platform="matrix", key="sync"),
+        lambda s, n: channel_values.get_channel_value(s, platform="matrix", key="sync"),
     ),
-    ("conversation.set_channel_value", "Matrix sync", _set_channel_value),
+    ("channel_values.set_channel_value", "Matrix sync", _set_channel_value),
 ]
 
 

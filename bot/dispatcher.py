@@ -22,11 +22,10 @@ from bot.settings import Settings
 from handlers.context import Context
 from handlers.routing import Table, route
 from prompts import Translator, available_languages
-from storage.conversation import load_state
+from storage.arrival import arrive
 from storage.db import Database
 from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
-from storage.people import has_consent, identity_for
 
 log = logging.getLogger(__name__)
 
@@ -105,24 +104,26 @@ class Dispatcher:
         language = None
         try:
             async with self.db.session() as session:
-                identity, person = await identity_for(
-                    session, platform=msg.sender.platform, external_id=msg.sender.user_id
+                arrival = await arrive(
+                    session,
+                    platform=msg.sender.platform,
+                    external_id=msg.sender.user_id,
+                    chat_key=msg.chat.key,
+                    consent_version=self.table.consent_version,
                 )
-                assert identity.id is not None and person.id is not None
+                identity, person, state = arrival.identity, arrival.person, arrival.state
+                assert person.id is not None
                 language = person.language
                 act_as(
                     session,
                     person_id=person.id,
                     consent_version=self.table.consent_version,
-                    consented=await has_consent(
-                        session, person_id=person.id, version=self.table.consent_version
-                    ),
+                    consented=arrival.consented,
                 )
                 private = msg.chat.kind == ChatKind.PRIVATE
                 if private and identity.private_chat_id != msg.chat.chat_id:
                     identity.private_chat_id = msg.chat.chat_id
                     session.add(identity)
-                state = await load_state(session, identity_id=identity.id, chat_key=msg.chat.key)
                 ctx = Context(
                     msg=msg,
                     session=session,

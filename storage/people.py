@@ -55,6 +55,13 @@ async def identity_for(
         person = await session.get(Person, identity.person_id)
         assert person is not None  # the foreign key guarantees it
         return identity, person
+    return await create_identity(session, platform=platform, external_id=external_id)
+
+
+async def create_identity(
+    session: AsyncSession, *, platform: str, external_id: str
+) -> tuple[Identity, Person]:
+    """A new person with their first platform account (and nothing else about them)."""
     person = Person()
     session.add(person)
     await session.flush()
@@ -108,12 +115,6 @@ async def current_consent(session: AsyncSession, *, person_id: int) -> ConsentRe
             .order_by(col(ConsentRecord.id).desc())
         )
     ).first()
-
-
-async def has_consent(session: AsyncSession, *, person_id: int, version: str) -> bool:
-    """Whether the person's latest answer grants consent to this version of the text."""
-    record = await current_consent(session, person_id=person_id)
-    return record is not None and record.granted and record.version == version
 
 
 async def record_consent(

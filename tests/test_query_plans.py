@@ -2,8 +2,8 @@
 
 On a small generated network (benchmarks/network.py at 2 % scale: 4 clusters, 20 schools,
 200 people, 2,000 entries, 2,000 evidence items, with their roles, consent, focus proposals,
-conversation states and audit rows), each query function of `storage.diary`,
-`storage.people`, `storage.clusters` and `storage.conversation` is run and every statement it
+conversation states and audit rows), each query function of `storage.arrival`, `storage.diary`,
+`storage.people`, `storage.clusters` and `storage.channel_values` is run and every statement it
 sends is explained (benchmarks/query_plans.py): none may read a whole table or a whole index.
 
 How the check stays independent of the number of rows:

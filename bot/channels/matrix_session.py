@@ -18,7 +18,7 @@ from nio import AsyncClient, ErrorResponse, LoginResponse, WhoamiResponse
 
 from bot.channel import ChannelError
 from bot.settings import Settings
-from storage.conversation import get_channel_value
+from storage.channel_values import get_channel_value
 from storage.db import Database
 from storage.matrix_rooms import offered_buttons, room_memory, save_channel_value, save_rooms
 

@@ -1,34 +1,12 @@
-"""Conversation state rows: where each person is, per chat, with the draft gathered so far."""
+"""Values the channels keep for themselves: sync tokens, device ids."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ChannelState, ConversationState
+from storage.models import ChannelState
 from storage.types import utcnow
-
-
-async def load_state(
-    session: AsyncSession, *, identity_id: int, chat_key: str
-) -> ConversationState:
-    """The person's state in this chat (new and empty on first contact), not tracked.
-
-    The session does not watch the returned object, so no autoflush writes it halfway through a
-    handler; the caller saves it once, with `session.add`, when the message is done.
-    """
-    state = (
-        await session.exec(
-            select(ConversationState).where(
-                ConversationState.identity_id == identity_id,
-                ConversationState.chat_key == chat_key,
-            )
-        )
-    ).first()
-    if state is None:
-        return ConversationState(identity_id=identity_id, chat_key=chat_key)
-    session.expunge(state)
-    return state
 
 
 async def get_channel_value(session: AsyncSession, *, platform: str, key: str) -> str | None:
