@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -34,9 +35,9 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.network import CONSENT_VERSION, Network, Shape, generate
-from storage import arrival, channel_values, clusters, diary, people
+from storage import arrival, calendar, channel_values, clusters, diary, people, reminders
 from storage.db import Database
-from storage.models import DiaryEntry, InvitePurpose, SchoolFocus
+from storage.models import Cluster, DiaryEntry, InvitePurpose, SchoolFocus
 
 TABLES = frozenset(SQLModel.metadata.tables)
 Call = Callable[[AsyncSession, Network], Awaitable[Any]]
@@ -60,12 +61,14 @@ async def _open_draft(session: AsyncSession, net: Network) -> None:
     await diary.open_draft(session, author_id=net.busiest_author)
 
 
-async def _set_channel_value(session: AsyncSession, net: Network) -> None:
-    await channel_values.set_channel_value(session, platform="matrix", key="sync", value="s1")
-    await session.flush()
+async def _calendar_of(session: AsyncSession, net: Network) -> None:
+    cluster = await session.get(Cluster, net.cluster_id)
+    assert cluster is not None
+    await calendar.calendar_of(session, cluster)
 
 
-# (module.function, who calls it, the call) for every query function of the storage modules.
+# (module.function, who calls it, the call) for every query function of the storage modules
+# that reads; `channel_values.set_channel_value` is one INSERT ... ON CONFLICT, with no plan.
 QUERIES: list[tuple[str, str, Call]] = [
     ("diary.open_draft", "/add", _open_draft),
     (
@@ -193,7 +196,23 @@ QUERIES: list[tuple[str, str, Call]] = [
         "Matrix sync",
         lambda s, n: channel_values.get_channel_value(s, platform="matrix", key="sync"),
     ),
-    ("channel_values.set_channel_value", "Matrix sync", _set_channel_value),
+    ("calendar.calendar_of", "/calendar, planning", _calendar_of),
+    (
+        "reminders.claim_due",
+        "scheduler",
+        lambda s, n: reminders.claim_due(s, worker="w", now=datetime.now(UTC), limit=100),
+    ),
+    ("reminders.next_due", "scheduler", lambda s, n: reminders.next_due(s)),
+    (
+        "reminders.listed",
+        "/reminders",
+        lambda s, n: reminders.listed(s, statuses=["sent"], person_id=n.typical_author),
+    ),
+    (
+        "reminders.listed (cluster)",
+        "/reminders",
+        lambda s, n: reminders.listed(s, statuses=["sent"], cluster_id=n.cluster_id),
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from bot.channel import Channel
 from bot.dispatcher import Dispatcher
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from handlers.router import build_table
 from storage.db import Database
@@ -31,12 +32,13 @@ PACE_VARIABLE = "DIARYBOT_TEST_TELEGRAM_PER_SECOND"
 
 @dataclass
 class App:
-    """The assembled bot: storage, media, the dispatcher and its channels."""
+    """The assembled bot: storage, media, the dispatcher, its channels and the scheduler."""
 
     settings: Settings
     db: Database
     media: MediaStore
     dispatcher: Dispatcher
+    scheduler: Scheduler
     channels: dict[str, Channel] = field(default_factory=dict)
 
     def add_channel(self, channel: Channel) -> None:
@@ -50,6 +52,7 @@ class App:
             # Inside the try: a channel that fails to start still closes the others and the DB.
             for channel in self.channels.values():
                 await channel.start(self.dispatcher)
+            self.scheduler.start()
             waiters = [asyncio.create_task(c.wait_closed()) for c in self.channels.values()]
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
@@ -57,6 +60,7 @@ class App:
             for task in done:
                 task.result()
         finally:
+            await self.scheduler.stop()
             for channel in self.channels.values():
                 await channel.stop()
             await self.db.close()
@@ -71,8 +75,16 @@ async def build_app(settings: Settings, channels: Mapping[str, Channel] | None =
         await db.close()
         raise
     media = MediaStore(settings.resolved_media_dir)
-    dispatcher = Dispatcher(db=db, settings=settings, media=media, table=build_table(), channels={})
-    app = App(settings=settings, db=db, media=media, dispatcher=dispatcher)
+    table = build_table()
+    dispatcher = Dispatcher(db=db, settings=settings, media=media, table=table, channels={})
+    scheduler = Scheduler(
+        db=db,
+        channels=dispatcher.channels,  # the same dict: channels added later are seen
+        consent_version=table.consent_version,
+        default_language=settings.default_language,
+        interval_seconds=settings.reminder_check_seconds,
+    )
+    app = App(settings=settings, db=db, media=media, dispatcher=dispatcher, scheduler=scheduler)
     for channel in (channels or {}).values():
         app.add_channel(channel)
     return app

@@ -31,6 +31,7 @@ from bot.app import App, build_app, configured_channels
 from bot.channel import ChannelError
 from bot.channels.console import ConsoleChannel
 from bot.cli_args import parser
+from bot.cli_calendar import calendar_work
 from bot.demo import create_demo
 from bot.logs import Redactor, logging_to_stderr, secrets_of
 from bot.settings import (
@@ -225,6 +226,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         await _with_db(settings, lambda db: _school(db, args))
     elif args.command == "invite":
         await _with_db(settings, lambda db: _invite(db, args))
+    elif args.command == "calendar":
+        await _with_db(settings, calendar_work(args))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

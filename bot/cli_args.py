@@ -164,4 +164,8 @@ def parser() -> argparse.ArgumentParser:
         help="days until it expires",
     )
     invite.add_argument("--hub", action="store_true", help="a code to link a group as the hub")
+
+    from bot.cli_calendar import add_calendar_parser  # here: it uses this module's types
+
+    add_calendar_parser(sub)
     return parser

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from bot.channel import Channel, ChannelError
 from bot.inbound import cleaned
@@ -26,6 +27,7 @@ from storage.arrival import arrive
 from storage.db import Database
 from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,10 @@ class Dispatcher:
         media: MediaStore,
         table: Table,
         channels: Mapping[str, Channel],
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.clock = clock  # the one seam handlers read the time through (`ctx.now`)
         self.settings = settings
         self.media = media
         self.table = table
@@ -134,6 +138,7 @@ class Dispatcher:
                     person=person,
                     state=state,
                     t=Translator(self._language(person.language, msg)),
+                    now=self.clock(),
                 )
                 replies = await route(self.table, ctx)
                 session.add(state)  # written here, once: the state is not tracked until now

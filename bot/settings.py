@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4000, gt=0)
     # Messages handled at once (other chats' messages queue); also sizes the database pool.
     max_concurrent_messages: int = Field(default=8, ge=1, le=200)
+    # How often the scheduler looks for reminders to plan and send (it also wakes up for the
+    # next one due); 0 turns reminders off in this process (another process sends them).
+    reminder_check_seconds: int = Field(default=60, ge=0, le=3600)
     # Checked from the image header before decoding: a small file can unpack to gigabytes.
     max_image_megapixels: float = Field(default=50.0, gt=0)
     # Documents are matched against these MIME patterns; photos, audio and video always pass.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import entry, focus, hub, onboarding, privacy, review
+from handlers import calendar, entry, focus, hub, onboarding, privacy, reminders, review
 from handlers.routing import Command, Flow, Needs, Table
 from prompts import Translator
 
@@ -19,9 +19,11 @@ def build_table() -> Table:
         "add": Command(entry.add),
         "mine": Command(review.mine, Needs.MEMBERSHIP),
         "focus": Command(focus.show, Needs.MEMBERSHIP),
+        "calendar": Command(calendar.command, Needs.MEMBERSHIP),
         "propose": Command(focus.propose),
         "confirm": Command(focus.confirm),
         "privacy": Command(privacy.privacy, Needs.MEMBERSHIP),
+        "reminders": Command(reminders.command, Needs.MEMBERSHIP),
         "hubcode": Command(hub.hub_code),
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
@@ -33,6 +35,8 @@ def build_table() -> Table:
         focus.FLOW_PROPOSE: Flow(focus.handle_propose, focus.ask_propose),
         focus.FLOW_DECIDE: Flow(focus.handle_decide, focus.ask_decide),
         privacy.FLOW: Flow(privacy.handle, privacy.ask),
+        calendar.FLOW: Flow(calendar.handle, calendar.ask),
+        reminders.FLOW: Flow(reminders.handle, reminders.ask),
     }
     return Table(
         commands=commands,
@@ -43,7 +47,17 @@ def build_table() -> Table:
 
 
 # The commands shown in a platform's command menu (Telegram's "/" list), in this order.
-MENU_COMMANDS = ("add", "mine", "focus", "cancel", "language", "privacy", "help")
+MENU_COMMANDS = (
+    "add",
+    "mine",
+    "focus",
+    "calendar",
+    "reminders",
+    "cancel",
+    "language",
+    "privacy",
+    "help",
+)
 
 
 def command_menu(language: str) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
@@ -191,3 +191,15 @@ def _run_upgrade(connection: Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The INSERT construct of the session's dialect, which knows ON CONFLICT (both do)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    bind = session.bind
+    return (
+        postgresql.insert
+        if bind is not None and bind.dialect.name == "postgresql"
+        else sqlite.insert
+    )

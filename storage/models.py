@@ -6,7 +6,7 @@ database enum types, so adding a value never needs a type migration on PostgreSQ
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -96,7 +96,54 @@ class Cluster(SQLModel, table=True):
     country: str = Field(default="", max_length=100)
     language: str = Field(default="en", max_length=8)
     timezone: str = Field(default="Europe/Brussels", max_length=64)
+    # When the bot may send unprompted messages, in the cluster's time zone: ISO weekdays
+    # (1 = Monday) and local hours "HH:MM". Meeting reminders are the only exception.
+    work_days: str = Field(default="12345", max_length=7)
+    work_start: str = Field(default="09:00", max_length=5)
+    work_end: str = Field(default="18:00", max_length=5)
+    # Without terms, input points fall every `rhythm_weeks` from the cluster's creation.
+    rhythm_weeks: int = Field(default=6)
+    # A mentee school with no submitted entry for this long is nudged.
+    nudge_after_days: int = Field(default=42)
     created_at: datetime = _created()
+
+
+class DaySpan(SQLModel):
+    """A named run of a cluster's days, both ends included, in the cluster's time zone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    name: str = Field(max_length=100)
+    first_day: date
+    last_day: date
+
+
+class Term(DaySpan, table=True):
+    """A school term of a cluster."""
+
+    __tablename__ = "terms"
+
+
+class Holiday(DaySpan, table=True):
+    """Days on which the bot sends nothing unprompted."""
+
+    __tablename__ = "holidays"
+
+
+class InputPoint(SQLModel, table=True):
+    """A date on which schools are asked to add to the diary, set by hand.
+
+    Rows with a school belong to that school's own timetable and replace the cluster's dates
+    for it; rows without one replace the cluster's computed dates (two per term, or the rhythm).
+    """
+
+    __tablename__ = "input_points"
+    __table_args__ = (UniqueConstraint("cluster_id", "school_id", "day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    school_id: int | None = Field(default=None, foreign_key="schools.id")
+    day: date
+    created_by: int | None = Field(default=None, foreign_key="people.id")
 
 
 class School(SQLModel, table=True):
@@ -120,6 +167,9 @@ class Person(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = _created()
     deleted_at: datetime | None = _when()
+    # Reminders and nudges only; consent is separate. Paused until a moment, or stopped.
+    reminders_paused_until: datetime | None = _when()
+    reminders_stopped: bool = Field(default=False)
 
 
 class Identity(SQLModel, table=True):
@@ -286,25 +336,51 @@ class Meeting(SQLModel, table=True):
     held_at: datetime | None = _when()
 
 
-class Reminder(SQLModel, table=True):
-    """A planned message; the scheduler is only a cache of these rows.
+class ReminderStatus(StrEnum):
+    """Where a planned message is: waiting, being sent, or done one way or another."""
 
-    A delivery claims the row by setting `claimed_at` in one conditional update, so it fires once
-    even with two bot instances.
+    PLANNED = "planned"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    SKIPPED = "skipped"  # not sent on purpose: no consent, paused, left the school
+    EXPIRED = "expired"  # its moment passed while the bot was down and it means nothing now
+
+
+class Reminder(SQLModel, table=True):
+    """A planned unprompted message, and once sent, the record that it was sent.
+
+    The database, not the scheduler's memory, decides what is due. A delivery claims the row
+    with one conditional update that also sets a lease, so it fires once even with two bot
+    processes; a claim whose lease ran out (the process died) is taken again. `topic` names
+    what the message is about (a school's input point, a person's nudge of one week) and `key`
+    adds the recipient, so planning the same thing twice finds the row already there.
     """
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_due", "sent_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_due", "status", "due_at"),
+        Index("ix_reminders_person", "person_id", "due_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    topic: str = Field(max_length=160, index=True)
     kind: str = Field(max_length=32)
     cluster_id: int = Field(foreign_key="clusters.id", index=True)
     school_id: int | None = Field(default=None, foreign_key="schools.id")
     meeting_id: int | None = Field(default=None, foreign_key="meetings.id")
+    # The person it is for; None for a post in the cluster's hub chats.
+    person_id: int | None = Field(default=None, foreign_key="people.id")
+    status: str = Field(default=ReminderStatus.PLANNED, max_length=16)
     due_at: datetime = Field(sa_type=UTCDateTime)
+    # After this moment the message means nothing any more (the input window closed).
+    expires_at: datetime | None = _when()
     payload: dict[str, Any] = _json()
     claimed_at: datetime | None = _when()
     claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _when()
     sent_at: datetime | None = _when()
+    # Why it was skipped or expired, for /reminders and the operator's log.
+    outcome: str = Field(default="", max_length=200)
     created_at: datetime = _created()
 
 

@@ -174,6 +174,26 @@ async def contacts(session: AsyncSession, *, person_ids: list[int]) -> list[Cont
     ]
 
 
+async def holds_role(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    cluster_id: int,
+    roles: frozenset[str],
+    school_id: int | None = None,
+) -> bool:
+    """Whether the person holds one of `roles` in the cluster (and at the school, if given)."""
+    query = select(Role.id).where(
+        Role.person_id == person_id,
+        Role.cluster_id == cluster_id,
+        col(Role.role).in_(roles),
+        col(Role.revoked_at).is_(None),
+    )
+    if school_id is not None:
+        query = query.where(Role.school_id == school_id)
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def holders_of(
     session: AsyncSession, *, cluster_id: int, roles: frozenset[str], school_id: int | None = None
 ) -> list[int]:

@@ -1,0 +1,162 @@
+"""The bot's clock: plans reminder rows and sends the due ones, woken by APScheduler.
+
+APScheduler only wakes the bot: every `reminder_check_seconds`, and once more at the moment
+the earliest planned row falls due when that is sooner. What is due is read from the database
+each time (`storage.reminders`), never from the scheduler's memory, so a restart, a second bot
+process or a clock change loses nothing and sends nothing twice.
+
+Time comes from the injected `clock`; tests call `tick()` with a clock they move by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.channel import Channel
+from bot.delivery import Delivery
+from bot.planner import plan_all
+from storage.channel_values import get_channel_value, set_channel_value
+from storage.db import Database
+from storage.reminders import next_due
+from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+# Planning looks at every cluster; sending only at due rows, so it runs at every wake-up.
+PLAN_EVERY = timedelta(minutes=10)
+LAST_PASS = ("scheduler", "planned_at")
+
+
+@dataclass
+class Tick:
+    """What one wake-up did."""
+
+    planned: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+class Scheduler:
+    """Plans and sends reminders for one bot process."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        channels: Mapping[str, Channel],
+        consent_version: str,
+        default_language: str,
+        interval_seconds: int = 60,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.consent_version = consent_version
+        self.interval = interval_seconds
+        # At most 57 characters: `claimed_by` holds 64, and host names may be longer.
+        worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.delivery = Delivery(
+            db=db,
+            channels=channels,
+            consent_version=consent_version,
+            worker=worker,
+            default_language=default_language,
+        )
+        self._planned_at: datetime | None = None
+        self._apscheduler: AsyncIOScheduler | None = None
+        self._running: asyncio.Task[None] | None = None
+
+    async def tick(self) -> Tick:
+        """Plan (when due) and send everything due now."""
+        now = self.clock()
+        done = Tick()
+        if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
+            done.planned = await self.plan(now)
+        done.outcomes = await self.delivery.run(now)
+        if done.planned or done.outcomes:
+            log.info("reminders: %d planned, sent %s", done.planned, dict(done.outcomes))
+        await self._wake_for_next()
+        return done
+
+    async def plan(self, now: datetime) -> int:
+        """One planning pass over every cluster; returns how many rows were new."""
+        async with self.db.session() as session:
+            text = await get_channel_value(session, platform=LAST_PASS[0], key=LAST_PASS[1])
+            last = datetime.fromisoformat(text) if text else None
+            planned = await plan_all(
+                session, now=now, consent_version=self.consent_version, last_pass=last
+            )
+            await set_channel_value(
+                session, platform=LAST_PASS[0], key=LAST_PASS[1], value=now.isoformat()
+            )
+        self._planned_at = now
+        return planned.rows
+
+    def start(self) -> None:
+        """Wake up now and every interval (nothing happens when the interval is 0)."""
+        if self.interval <= 0:
+            return
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self._apscheduler = AsyncIOScheduler(timezone="UTC")
+        self._apscheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=self.interval,
+            id="tick",
+            next_run_time=self.clock(),
+            max_instances=1,
+            coalesce=True,
+        )
+        self._apscheduler.start()
+
+    async def stop(self) -> None:
+        """Stop waking up; a wake-up in progress finishes first (its rows are marked by then)."""
+        if self._apscheduler is not None:
+            self._apscheduler.shutdown(wait=False)
+            self._apscheduler = None
+        running = self._running
+        if running is not None and not running.done():
+            await asyncio.wait([running])
+
+    async def _safe_tick(self) -> None:
+        self._running = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            await self.tick()
+        except asyncio.CancelledError:
+            # The event loop is closing under us: a claimed row's lease runs out and it is sent
+            # by the next process; nothing else to do.
+            log.info("reminder scheduler stopped in the middle of a wake-up")
+        except Exception:
+            # The rows stay as they were; the next wake-up tries again.
+            log.exception("the reminder scheduler failed; trying again at the next wake-up")
+        finally:
+            self._running = None
+
+    async def _wake_for_next(self) -> None:
+        """Ask for one extra wake-up when the next row falls due before the next interval."""
+        if self._apscheduler is None:
+            return
+        async with self.db.session() as session:
+            due = await next_due(session)
+        if due is None or due - self.clock() >= timedelta(seconds=self.interval):
+            return
+        self._apscheduler.add_job(
+            self._safe_tick,
+            "date",
+            run_date=max(due, self.clock()),
+            id="soon",
+            replace_existing=True,
+            max_instances=1,
+        )
