@@ -14,8 +14,9 @@ out as `.../bot***/getUpdates`; python-telegram-bot logs each call's parameters 
 `setWebhook`'s come out as `'secret_token': '***'`.
 
 People's messages stay out of the log too, even with `-v`: python-telegram-bot logs every API
-call's parameters and results at DEBUG, and matrix-nio every response it parses, so those two
-libraries' loggers stay at INFO whatever the verbosity.
+call's parameters and results at DEBUG, matrix-nio every response it parses, and aiosqlite
+every database call with its SQL parameters (a diary answer is one), so those libraries'
+loggers stay at INFO whatever the verbosity.
 
 `logging_to_stderr` installs the handler the CLI logs through, and the filter on every handler
 of the root logger, for as long as a command runs; it puts back what it found when it ends, so
@@ -39,7 +40,7 @@ from storage.db import URL_PASSWORD
 
 REDACTED = "***"
 # Libraries that log message content (answers, captions, names) at DEBUG.
-CONTENT_LOGGERS = ("telegram", "nio")
+CONTENT_LOGGERS = ("telegram", "nio", "aiosqlite")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # `'secret_token': '...'`, `"access_token": "..."`, `password=...`: a secret-named key's value,
 # quoted or after `=` (so prose such as "per token: stop the other one" is left alone).
