@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -122,7 +122,7 @@ class Delivery:
             if channel is None:
                 continue
             try:
-                await channel.send(chat, reply)
+                await channel.send(chat, replace(reply, key=f"reminder:{row.key}"))
                 delivered += 1
             except ChannelError as exc:
                 log.warning("reminder %d not delivered to one chat: %s", row.id, exc)

@@ -123,7 +123,10 @@ class Reply:
     `chat` is None for "the chat the message came from"; a handler sets it to post elsewhere,
     such as a cluster's hub chat. `expects_text` marks a question answered in free text whose
     buttons are only shortcuts (Skip, That's all): adapters that number their options must then
-    take a typed number as the answer, not as a choice.
+    take a typed number as the answer, not as a choice. `key` is a stable idempotency key (the
+    same for every attempt to send the same message, such as a reminder row's key): a channel
+    that can deduplicate re-sends uses it so the message reaches the chat once however often it
+    is sent; None for ordinary replies.
     """
 
     text: str = ""
@@ -133,6 +136,7 @@ class Reply:
     document: bytes | None = None
     filename: str | None = None
     expects_text: bool = False
+    key: str | None = None
 
     def to(self, chat: ChatRef) -> Reply:
         """The same reply addressed to `chat`."""

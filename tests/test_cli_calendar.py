@@ -1,12 +1,17 @@
-"""`diarybot calendar` as an operator meets it (real processes), checked against the database.
+"""`diarybot calendar` as an operator meets it, checked against the database.
 
 Each test gets a cluster "Zagreb North" (Europe/Zagreb) with a mentor and a mentee school,
-made through storage; the commands run in processes of their own against the same database.
+made through storage. The commands run through `bot.cli.main` in a thread, with the test's
+environment and their output captured (a process each would cost a second of imports per case,
+over ninety cases); tests/test_cli.py runs the console script in real processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import os
 import subprocess
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -17,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
+from bot.cli import main
 from storage.calendar import add_holiday, add_term, set_input_points
 from storage.clusters import add_school, create_cluster
 from storage.db import Database
@@ -49,15 +55,31 @@ def calendar(database_url: str, tmp_path: Path, cluster: dict[str, int]) -> Run:
     """`diarybot calendar ARGS` on the test database, in a process of its own."""
 
     async def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return await asyncio.to_thread(
-            diarybot,
-            "calendar",
-            *args,
-            data_dir=tmp_path,
-            env={"DIARYBOT_DATABASE_URL": database_url, **(env or {})},
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("DIARYBOT_")}
+        environment.update(
+            DIARYBOT_DATA_DIR=str(tmp_path), DIARYBOT_DATABASE_URL=database_url, **(env or {})
         )
+        return await asyncio.to_thread(_main, ["calendar", *args], environment)
 
     return run
+
+
+def _main(argv: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`diarybot ARGV` in this process, with `environment` as its environment."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exit_:  # argparse refusing an argument
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def span(kind: str, name: str, first: str, last: str, cluster: str = ZAGREB) -> list[str]:

@@ -6,6 +6,15 @@ retried here with exponential backoff; anything else, or still failing after the
 raises `ChannelError`, which the dispatcher logs, so a reply is never dropped silently. A send
 keeps one transaction id over all its attempts, so the homeserver stores a retried message once.
 
+A reply with a `key` (a reminder's row key) sends each of its events under a transaction id
+derived from that key, the room and the event's part (`transaction_id`), not a random one, so a
+message sent again after a crash (the reminder's lease ran out) is stored once too. The
+homeserver only recognises it from the same device: Synapse (1.163) scopes transaction ids to
+user, device and room, keeps them 24 hours (and an in-memory answer for 30 to 60 minutes), and
+the channel restores its saved device on restart (`matrix_session`). A new device (the old one
+signed out for good) or a re-send more than a day later is stored again. A photo or document is
+uploaded again all the same (the re-sent event is dropped, the second upload stays unused).
+
 A download the homeserver refuses (the file does not exist, or is not given out) or that does
 not decrypt raises `DownloadError`: asking again would not help, the sender must send it again.
 
@@ -19,10 +28,12 @@ own); offered otherwise (a post the bot makes by itself), at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import replace
+from hashlib import sha256
 from typing import Any
 from uuid import uuid4
 
@@ -51,6 +62,8 @@ RETRY_CAP_S = 30.0
 NETWORK_ERRORS = (ClientError, TimeoutError)
 # Set while a received message is handled: its checkpoint saves the choices offered meanwhile.
 HANDLING: ContextVar[bool] = ContextVar("handling_a_matrix_message", default=False)
+# The events one reply may send, in order; a keyed reply's transaction ids are told apart by them.
+PHOTO, DOCUMENT, TEXT = 0, 1, 2
 
 
 class Refused(ChannelError):
@@ -70,6 +83,17 @@ def is_transient(response: ErrorResponse) -> bool:
     """Whether an error answer may go away when asked again (no answer, 5xx, rate limit)."""
     status = http_status(response)
     return status == 0 or status >= 500 or status == 429
+
+
+def transaction_id(key: str | None, room_id: str, part: int) -> str:
+    """The transaction id of one event of a reply: random without a key, else derived from it.
+
+    The same key, room and part give the same id, in any process: 64 hex digits after `k` (a
+    random id is 32 hex digits), well within what Matrix allows in a transaction id.
+    """
+    if key is None:
+        return uuid4().hex
+    return "k" + sha256(json.dumps([key, room_id, part]).encode()).hexdigest()
 
 
 def backoff(attempt: int) -> float:
@@ -93,18 +117,24 @@ class Outbox:
 
     async def send(self, room: MatrixRoom, reply: Reply) -> None:
         """Send the photo or document first (uploaded), then the text with its choices."""
+        key = reply.key
         if reply.photo is not None:
             mime, name = photo_mime(reply.photo)
-            await self._send_file(room, reply.photo, "m.image", reply.filename or name, mime)
+            name = reply.filename or name
+            transaction = transaction_id(key, room.room_id, PHOTO)
+            await self._send_file(room, reply.photo, "m.image", name, mime, transaction)
         if reply.document is not None:
             name = reply.filename or "document"
-            await self._send_file(room, reply.document, "m.file", name, document_mime(name))
+            transaction = transaction_id(key, room.room_id, DOCUMENT)
+            await self._send_file(
+                room, reply.document, "m.file", name, document_mime(name), transaction
+            )
         if reply.buttons:
             # Shortcuts beside a free answer are not numbered, so nothing is kept for numbers.
             await self._remember(room.room_id, () if reply.expects_text else reply.buttons)
         if reply.text or reply.buttons:
             content = text_content(reply.text, reply.buttons, numbered=not reply.expects_text)
-            await self._send_message(room, content)
+            await self._send_message(room, content, transaction_id(key, room.room_id, TEXT))
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch a file through the authenticated media API, decrypting it if it was encrypted.
@@ -201,8 +231,9 @@ class Outbox:
             self._unsaved.discard(room_id)
             await self.saved.set_buttons(room_id, buttons_to_json(buttons))
 
-    async def _send_message(self, room: MatrixRoom, content: dict[str, Any]) -> None:
-        transaction = uuid4().hex
+    async def _send_message(
+        self, room: MatrixRoom, content: dict[str, Any], transaction: str
+    ) -> None:
         await self.request(
             f"sending to {room.room_id}",
             lambda: self.client.room_send(
@@ -216,7 +247,13 @@ class Outbox:
         )
 
     async def _send_file(
-        self, room: MatrixRoom, data: bytes, msgtype: str, filename: str, mime: str
+        self,
+        room: MatrixRoom,
+        data: bytes,
+        msgtype: str,
+        filename: str,
+        mime: str,
+        transaction: str,
     ) -> None:
         keys: dict[str, Any] = {}
 
@@ -240,4 +277,4 @@ class Outbox:
             url=uploaded.content_uri,  # type: ignore[attr-defined]
             file_keys=keys if room.encrypted else None,
         )
-        await self._send_message(room, content)
+        await self._send_message(room, content, transaction)
