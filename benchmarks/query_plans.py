@@ -204,6 +204,11 @@ QUERIES: list[tuple[str, str, Call]] = [
     ),
     ("reminders.next_due", "scheduler", lambda s, n: reminders.next_due(s)),
     (
+        "reminders.planned_for",
+        "planning",
+        lambda s, n: reminders.planned_for(s, topic=f"input:{n.school_id}:2026-10-16"),
+    ),
+    (
         "reminders.listed",
         "/reminders",
         lambda s, n: reminders.listed(s, statuses=["sent"], person_id=n.typical_author),

@@ -37,7 +37,7 @@ from storage.models import (
     SchoolKind,
 )
 from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES, holders_of
-from storage.reminders import plan
+from storage.reminders import plan, planned_for
 
 NUDGE_GAP = timedelta(days=7)
 
@@ -102,7 +102,10 @@ async def plan_cluster(
             topic = f"input:{school.id}:{point.isoformat()}"
             base = _row("input", cluster.id, topic, due, expires, now, school_id=school.id)
             base["payload"] = {"point": point.isoformat(), "closes": _closes(expires, calendar)}
-            rows += [{**base, "person_id": p, "key": f"{topic}:{p}"} for p in people]
+            planned = await planned_for(session, topic=topic)
+            rows += [
+                {**base, "person_id": p, "key": f"{topic}:{p}"} for p in people if p not in planned
+            ]
         idle = await _idle_days(session, school=school, now=now)
         if idle >= cluster.nudge_after_days:
             behind.append((school, idle))

@@ -39,6 +39,12 @@ async def plan(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     return max(result.rowcount or 0, 0)
 
 
+async def planned_for(session: AsyncSession, *, topic: str) -> set[int]:
+    """The people who already have a row about `topic` (so a planning pass skips them)."""
+    rows = await session.exec(select(Reminder.person_id).where(Reminder.topic == topic))
+    return {person for person in rows.all() if person is not None}
+
+
 def _claimable(now: datetime) -> Any:
     # The IN lets the (status, due_at) index serve the query; sent rows are never read.
     return and_(
