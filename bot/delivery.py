@@ -69,11 +69,14 @@ class Delivery:
         self.consent_version = consent_version
         self.worker = worker
         self.default_language = default_language
+        self._clusters: dict[int, tuple[Cluster, Calendar]] = {}
 
     async def run(self, now: datetime) -> Counter[str]:
         """Send everything due at `now`; returns how many rows ended in each status."""
         counts: Counter[str] = Counter()
         limit = asyncio.Semaphore(PARALLEL)
+        # A cluster and its calendar are read once per run, not once per message.
+        self._clusters: dict[int, tuple[Cluster, Calendar]] = {}
 
         async def one(row: Reminder) -> None:
             async with limit:
@@ -140,9 +143,7 @@ class Delivery:
         return status
 
     async def _decide(self, session: AsyncSession, row: Reminder, now: datetime) -> Decision:
-        cluster = await session.get(Cluster, row.cluster_id)
-        assert cluster is not None
-        calendar = await calendar_of(session, cluster)
+        cluster, calendar = await self._cluster(session, row.cluster_id)
         if row.expires_at is not None and now >= row.expires_at:
             return Decision(ReminderStatus.EXPIRED, "window closed before it could be sent")
         if row.person_id is None:
@@ -171,6 +172,13 @@ class Delivery:
         if not chats:
             return Decision(ReminderStatus.SKIPPED, "no private chat")
         return Decision(ReminderStatus.SENT, messages=tuple((c, reply) for c in chats))
+
+    async def _cluster(self, session: AsyncSession, cluster_id: int) -> tuple[Cluster, Calendar]:
+        if cluster_id not in self._clusters:
+            cluster = await session.get(Cluster, cluster_id)
+            assert cluster is not None  # a reminder's cluster is a foreign key
+            self._clusters[cluster_id] = (cluster, await calendar_of(session, cluster))
+        return self._clusters[cluster_id]
 
     def _later(self, row: Reminder, calendar: Calendar, moment: datetime, why: str) -> Decision:
         later = next_allowed(calendar, moment)

@@ -22,7 +22,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import insert_for
 from storage.models import Reminder, ReminderStatus
 
-LEASE = timedelta(minutes=5)
+# Longer than a send may take, 429 pauses included (the Telegram outbox gives up on a chat
+# after 15 minutes): a lease that ran out while its process still sends would let a second
+# process send the same row. The price: after a crash, claimed rows wait this long.
+LEASE = timedelta(minutes=20)
+MAX_PARAMETERS = 32_000
 
 
 async def plan(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
@@ -32,11 +36,17 @@ async def plan(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     # One multi-row INSERT needs the same columns in every row: absent ones are NULL.
     columns = sorted({name for row in rows for name in row})
     values = [{name: row.get(name) for name in columns} for row in rows]
-    statement = (
-        insert_for(session)(Reminder).values(values).on_conflict_do_nothing(index_elements=["key"])
-    )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return max(result.rowcount or 0, 0)
+    # asyncpg (and stock SQLite builds) take at most 32,767 parameters in one statement.
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    added = 0
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        statement = insert_for(session)(Reminder).values(chunk)
+        result = await session.exec(  # type: ignore[call-overload]
+            statement.on_conflict_do_nothing(index_elements=["key"])
+        )
+        added += max(result.rowcount or 0, 0)
+    return added
 
 
 async def planned_for(session: AsyncSession, *, topic: str) -> set[int]:

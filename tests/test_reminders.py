@@ -19,7 +19,7 @@ from handlers.onboarding import CONSENT_VERSION
 from storage.calendar import add_holiday, add_term
 from storage.models import Cluster, DiaryEntry, EntryStatus, Reminder, ReminderStatus, School
 from storage.people import identity_for
-from storage.reminders import claim_due
+from storage.reminders import LEASE, claim_due
 from tests.builders import demo_codes, member
 from tests.helpers import Harness
 
@@ -276,10 +276,10 @@ async def test_claim_of_a_dead_process_is_taken_again_after_its_lease(harness: H
         claimed = await claim_due(session, worker="dead", now=clock.now, limit=100)
     assert len(claimed) == 2  # claimed by a process that then died before sending
     mark = len(harness.channel.sent)
-    clock.now += timedelta(minutes=1)
+    clock.now += LEASE - timedelta(minutes=1)
     await scheduler.tick()
     assert _sent_since(harness, mark) == {}, "the lease still holds"
-    clock.now += timedelta(minutes=5)
+    clock.now += timedelta(minutes=2)
     await scheduler.tick()
     assert sorted(_sent_since(harness, mark)) == ["dm-ana", "dm-rui"]
 
