@@ -35,9 +35,18 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.network import CONSENT_VERSION, Network, Shape, generate
-from storage import arrival, calendar, channel_values, clusters, diary, people, reminders
+from storage import (
+    arrival,
+    calendar,
+    channel_values,
+    clusters,
+    diary,
+    people,
+    recipients,
+    reminders,
+)
 from storage.db import Database
-from storage.models import Cluster, DiaryEntry, InvitePurpose, SchoolFocus
+from storage.models import Cluster, DiaryEntry, InvitePurpose, Reminder, SchoolFocus
 
 TABLES = frozenset(SQLModel.metadata.tables)
 Call = Callable[[AsyncSession, Network], Awaitable[Any]]
@@ -59,6 +68,15 @@ async def _decide_focus(session: AsyncSession, net: Network) -> None:
 
 async def _open_draft(session: AsyncSession, net: Network) -> None:
     await diary.open_draft(session, author_id=net.busiest_author)
+
+
+async def _recipients_of(session: AsyncSession, net: Network) -> None:
+    # Rows as delivery holds them after a claim: one for a person at a school, one for a hub.
+    rows = [
+        Reminder(person_id=net.typical_author, school_id=net.school_id, payload={}),
+        Reminder(person_id=None, payload={"hub": 1}),
+    ]
+    await recipients.recipients_of(session, rows)
 
 
 async def _calendar_of(session: AsyncSession, net: Network) -> None:
@@ -203,6 +221,7 @@ QUERIES: list[tuple[str, str, Call]] = [
         lambda s, n: reminders.claim_due(s, worker="w", now=datetime.now(UTC), limit=100),
     ),
     ("reminders.next_due", "scheduler", lambda s, n: reminders.next_due(s)),
+    ("recipients.recipients_of", "scheduler", _recipients_of),
     (
         "reminders.planned_for",
         "planning",

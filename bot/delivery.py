@@ -5,13 +5,18 @@ change between planning and sending: consent withdrawn, reminders paused or stop
 left the school, a holiday added. What may not go now is moved to the next allowed moment;
 what can never go is skipped, and what came too late (its input window closed while the bot
 was down) is marked expired with a log line. The row records the outcome either way.
+
+Rows are handled a claimed batch at a time: what the rules need about the recipients is read
+for the whole batch at once (`storage.recipients`), the rows that will not be sent are settled
+in the same transaction, and the sent ones are marked in groups as their sends complete, so a
+big fan-out costs a few statements per batch rather than a dozen per message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -25,15 +30,10 @@ from handlers.dates import say_day
 from prompts import Translator
 from storage.calendar import calendar_of
 from storage.db import Database
-from storage.models import Cluster, HubChat, Person, Reminder, ReminderStatus, School
-from storage.people import (
-    COORDINATOR_ROLES,
-    SCHOOL_ROLES,
-    contacts,
-    current_consent,
-    holds_role,
-)
-from storage.reminders import claim_due, finish, postpone
+from storage.models import Cluster, Reminder, ReminderStatus
+from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES
+from storage.recipients import Recipients, recipients_of
+from storage.reminders import claim_due, finish_many, postpone
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,45 @@ class Decision:
     outcome: str = ""
     later: datetime | None = None
     messages: tuple[tuple[ChatRef, Reply], ...] = ()
+
+
+class _Marks:
+    """Marks sent rows in groups: whoever finds rows waiting writes them all in one UPDATE.
+
+    A caller returns only once its own row is written, so the window for a duplicate after a
+    crash stays one row's send wide.
+    """
+
+    def __init__(self, db: Database, worker: str, now: datetime) -> None:
+        self.db, self.worker, self.now = db, worker, now
+        self._waiting: list[tuple[int, ReminderStatus, str]] = []
+        self._writing = asyncio.Lock()
+
+    async def mark(self, row_id: int, status: ReminderStatus, outcome: str) -> None:
+        self._waiting.append((row_id, status, outcome))
+        async with self._writing:
+            if not self._waiting:
+                return  # written by the caller before us
+            group, self._waiting = self._waiting, []
+            async with self.db.session() as session:
+                await _settle(session, group, worker=self.worker, now=self.now)
+
+
+async def _settle(
+    session: AsyncSession,
+    outcomes: list[tuple[int, ReminderStatus, str]],
+    *,
+    worker: str,
+    now: datetime,
+) -> None:
+    """Write final outcomes, one UPDATE per distinct (status, outcome)."""
+    grouped: dict[tuple[ReminderStatus, str], list[int]] = defaultdict(list)
+    for row_id, status, outcome in outcomes:
+        grouped[(status, outcome)].append(row_id)
+    for (status, outcome), ids in grouped.items():
+        await finish_many(
+            session, reminder_ids=ids, worker=worker, status=status, now=now, outcome=outcome
+        )
 
 
 class Delivery:
@@ -74,20 +113,28 @@ class Delivery:
     async def run(self, now: datetime) -> Counter[str]:
         """Send everything due at `now`; returns how many rows ended in each status."""
         counts: Counter[str] = Counter()
-        limit = asyncio.Semaphore(PARALLEL)
         # A cluster and its calendar are read once per run, not once per message.
-        self._clusters: dict[int, tuple[Cluster, Calendar]] = {}
+        self._clusters = {}
+        marks = _Marks(self.db, self.worker, now)
+        limit = asyncio.Semaphore(PARALLEL)
 
-        async def one(row: Reminder) -> None:
+        async def send(row: Reminder, decision: Decision) -> None:
             async with limit:
-                counts[await self._deliver(row, now)] += 1
+                status = await self._send(row, decision)
+            await marks.mark(row.id or 0, status, "" if status == "sent" else "not delivered")
+            counts[status] += 1
 
         while True:
             async with self.db.session() as session:
                 rows = await claim_due(session, worker=self.worker, now=now, limit=BATCH)
             if not rows:
                 break
-            await asyncio.gather(*(one(row) for row in rows))
+            async with self.db.session() as session:
+                decided = await self._decide_batch(session, rows, now)
+                for status in await self._settle_unsent(session, decided, now):
+                    counts[status] += 1
+            sending = [(row, d) for row, d in decided if d.status == ReminderStatus.SENT]
+            await asyncio.gather(*(send(row, d) for row, d in sending))
         if counts[ReminderStatus.EXPIRED]:
             log.warning(
                 "%d reminders expired: their input window closed while the bot was down",
@@ -95,10 +142,24 @@ class Delivery:
             )
         return counts
 
-    async def _deliver(self, row: Reminder, now: datetime) -> str:
-        assert row.id is not None
-        async with self.db.session() as session:
-            decision = await self._decide(session, row, now)
+    async def _decide_batch(
+        self, session: AsyncSession, rows: list[Reminder], now: datetime
+    ) -> list[tuple[Reminder, Decision]]:
+        known = await recipients_of(session, rows)
+        decided = []
+        for row in rows:
+            cluster, calendar = await self._cluster(session, row.cluster_id)
+            decided.append((row, self._decide(row, cluster, calendar, known, now)))
+        return decided
+
+    async def _settle_unsent(
+        self, session: AsyncSession, decided: list[tuple[Reminder, Decision]], now: datetime
+    ) -> list[str]:
+        """Postpone, skip or expire the rows that will not be sent now (in this transaction)."""
+        final: list[tuple[int, ReminderStatus, str]] = []
+        statuses = []
+        for row, decision in decided:
+            assert row.id is not None
             if decision.status == ReminderStatus.PLANNED:
                 assert decision.later is not None
                 await postpone(
@@ -108,17 +169,14 @@ class Delivery:
                     due_at=decision.later,
                     outcome=decision.outcome,
                 )
-                return "postponed"
-            if decision.status != ReminderStatus.SENT:
-                await finish(
-                    session,
-                    reminder_id=row.id,
-                    worker=self.worker,
-                    status=decision.status,
-                    now=now,
-                    outcome=decision.outcome,
-                )
-                return decision.status
+                statuses.append("postponed")
+            elif decision.status != ReminderStatus.SENT:
+                final.append((row.id, decision.status, decision.outcome))
+                statuses.append(decision.status)
+        await _settle(session, final, worker=self.worker, now=now)
+        return statuses
+
+    async def _send(self, row: Reminder, decision: Decision) -> ReminderStatus:
         delivered = 0
         for chat, reply in decision.messages:
             channel = self.channels.get(chat.platform)
@@ -129,34 +187,32 @@ class Delivery:
                 delivered += 1
             except ChannelError as exc:
                 log.warning("reminder %d not delivered to one chat: %s", row.id, exc)
-        status = ReminderStatus.SENT if delivered else ReminderStatus.SKIPPED
-        async with self.db.session() as session:
-            outcome = "" if delivered else "not delivered"
-            await finish(
-                session,
-                reminder_id=row.id,
-                worker=self.worker,
-                status=status,
-                now=now,
-                outcome=outcome,
-            )
-        return status
+        return ReminderStatus.SENT if delivered else ReminderStatus.SKIPPED
 
-    async def _decide(self, session: AsyncSession, row: Reminder, now: datetime) -> Decision:
-        cluster, calendar = await self._cluster(session, row.cluster_id)
+    def _decide(
+        self,
+        row: Reminder,
+        cluster: Cluster,
+        calendar: Calendar,
+        known: Recipients,
+        now: datetime,
+    ) -> Decision:
         if row.expires_at is not None and now >= row.expires_at:
             return Decision(ReminderStatus.EXPIRED, "window closed before it could be sent")
         if row.person_id is None:
-            return await self._hub_post(session, row, cluster, calendar, now)
-        person = await session.get(Person, row.person_id)
+            return self._hub_post(row, cluster, calendar, known, now)
+        person = known.people.get(row.person_id)
         if person is None or person.deleted_at is not None:
             return Decision(ReminderStatus.SKIPPED, "person deleted")
-        consent = await current_consent(session, person_id=person.id or 0)
+        consent = known.consents.get(row.person_id)
         if consent is None or not consent.granted or consent.version != self.consent_version:
             return Decision(ReminderStatus.SKIPPED, "no current consent")
         if person.reminders_stopped:
             return Decision(ReminderStatus.SKIPPED, "reminders stopped")
-        if not await self._still_holds(session, row, person.id or 0):
+        coordinating = row.kind == "behind"
+        roles = COORDINATOR_ROLES if coordinating else SCHOOL_ROLES
+        school = None if coordinating else row.school_id
+        if not known.holds(row.person_id, row.cluster_id, roles, school):
             return Decision(ReminderStatus.SKIPPED, "no longer in the school or cluster")
         paused = person.reminders_paused_until
         if paused is not None and paused > now:
@@ -164,10 +220,10 @@ class Delivery:
         if not allowed(calendar, now):
             return self._later(row, calendar, now, "outside working hours")
         language = person.language or cluster.language or self.default_language
-        reply = await self._text(session, row, Translator(language))
+        reply = self._text(row, Translator(language), known)
         chats = [
             ChatRef(c.platform, c.chat_id, ChatKind.PRIVATE)
-            for c in await contacts(session, person_ids=[person.id or 0])
+            for c in known.chats.get(row.person_id, [])
         ]
         if not chats:
             return Decision(ReminderStatus.SKIPPED, "no private chat")
@@ -186,40 +242,28 @@ class Delivery:
             return Decision(ReminderStatus.SKIPPED, f"{why} until its window closed")
         return Decision(ReminderStatus.PLANNED, why, later=later)
 
-    async def _still_holds(self, session: AsyncSession, row: Reminder, person_id: int) -> bool:
-        if row.kind == "behind":
-            roles, school = COORDINATOR_ROLES, None
-        else:
-            roles, school = SCHOOL_ROLES, row.school_id
-        return await holds_role(
-            session, person_id=person_id, cluster_id=row.cluster_id, roles=roles, school_id=school
-        )
-
-    async def _hub_post(
+    def _hub_post(
         self,
-        session: AsyncSession,
         row: Reminder,
         cluster: Cluster,
         calendar: Calendar,
+        known: Recipients,
         now: datetime,
     ) -> Decision:
-        hub = await session.get(HubChat, row.payload.get("hub", 0))
+        hub = known.hubs.get(int(row.payload.get("hub", 0)))
         if hub is None or hub.cluster_id != cluster.id:
             return Decision(ReminderStatus.SKIPPED, "hub chat unlinked")
         if not allowed(calendar, now):
             return self._later(row, calendar, now, "outside working hours")
         t = Translator(cluster.language or self.default_language)
-        reply = await self._text(session, row, t)
         chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
-        return Decision(ReminderStatus.SENT, messages=((chat, reply),))
+        return Decision(ReminderStatus.SENT, messages=((chat, self._text(row, t, known)),))
 
-    async def _text(self, session: AsyncSession, row: Reminder, t: Translator) -> Reply:
+    def _text(self, row: Reminder, t: Translator, known: Recipients) -> Reply:
         """The message of a row, in the reader's language."""
         payload = row.payload
-        school = ""
-        if row.school_id is not None:
-            found = await session.get(School, row.school_id)
-            school = found.name if found else ""
+        found = known.schools.get(row.school_id) if row.school_id is not None else None
+        school = found.name if found else ""
         add = (Button(t("reminders.add_button"), "/add"),)
         if row.kind == "input":
             closes = say_day(date.fromisoformat(payload["closes"]), t.language)

@@ -115,20 +115,24 @@ async def claim_due(
     return list(rows.all())
 
 
-async def finish(
+async def finish_many(
     session: AsyncSession,
     *,
-    reminder_id: int,
+    reminder_ids: Sequence[int],
     worker: str,
     status: ReminderStatus,
     now: datetime,
     outcome: str = "",
-) -> bool:
-    """Record how a claimed row ended (sent, skipped, expired); False if the claim was lost."""
+) -> int:
+    """Record how claimed rows ended (sent, skipped, expired).
+
+    Returns how many this worker still held: a row whose claim went to another process is
+    left alone.
+    """
     result = await session.exec(  # type: ignore[call-overload]
         update(Reminder)
         .where(
-            col(Reminder.id) == reminder_id,
+            col(Reminder.id).in_(reminder_ids),
             col(Reminder.claimed_by) == worker,
             col(Reminder.status) == ReminderStatus.CLAIMED,
         )
@@ -139,7 +143,7 @@ async def finish(
             outcome=outcome[:200],
         )
     )
-    return bool(result.rowcount)
+    return result.rowcount or 0
 
 
 async def postpone(
