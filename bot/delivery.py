@@ -119,9 +119,11 @@ class Delivery:
         limit = asyncio.Semaphore(PARALLEL)
 
         async def send(row: Reminder, decision: Decision) -> None:
+            # The slot is held until the row is marked: at most PARALLEL rows are ever sent and
+            # not yet marked, which bounds the duplicates a crash can cause.
             async with limit:
                 status = await self._send(row, decision)
-            await marks.mark(row.id or 0, status, "" if status == "sent" else "not delivered")
+                await marks.mark(row.id or 0, status, "" if status == "sent" else "not delivered")
             counts[status] += 1
 
         while True:
