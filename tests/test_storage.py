@@ -16,7 +16,7 @@ from storage.clusters import (
     join_with_code,
     normalise_code,
 )
-from storage.db import Database
+from storage.db import Database, alembic_config, newest_migration, schema_version
 from storage.media import MediaStore
 from storage.models import Meeting, RoleName, SchoolKind, SQLModel
 from storage.people import identity_for, memberships
@@ -177,3 +177,35 @@ async def test_a_database_error_does_not_quote_what_was_written(db: Database) ->
             session.add(Cluster(name="Private name of a school", language="en"))
             session.add(Cluster(name="Private name of a school", language="en"))
     assert "Private name" not in str(raised.value)
+
+
+def test_the_newest_migration_is_alembics_head() -> None:
+    """The start-up shortcut compares with the newest script's number: it must be the head."""
+    from alembic.script import ScriptDirectory
+
+    assert newest_migration() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_an_older_schema_is_still_upgraded(database_url: str) -> None:
+    """A database one migration behind is brought to the head, not taken as up to date."""
+    from alembic import command
+
+    older = Database(database_url)
+    try:
+        async with older.engine.begin() as connection:
+
+            def to_previous(sync_connection: object) -> None:
+                config = alembic_config()
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "0003")
+
+            await connection.run_sync(to_previous)
+        async with older.engine.connect() as connection:
+            assert await connection.run_sync(schema_version) == "0003"
+        await older.upgrade()
+        async with older.engine.connect() as connection:
+            assert await connection.run_sync(schema_version) == newest_migration()
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        assert {"terms", "holidays", "input_points"} <= set(tables)
+    finally:
+        await older.close()
