@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.channel import ChannelError, DownloadError
-from bot.channels.telegram_outbox import Limits
+from bot.channels.telegram_outbox import Limits, RateWindow
 from bot.messages import Attachment, AttachmentKind, Button, ChatKind, ChatRef, Reply
 from bot.settings import Settings, load_settings
 from handlers.router import command_menu
@@ -145,3 +145,24 @@ async def test_command_menus_are_registered_per_language(settings: Settings) -> 
         assert fake.commands[None] == command_menu(settings.default_language)
         scopes = {p["scope"]["type"] for method, p in fake.calls if method == "setMyCommands"}
         assert scopes == {"all_private_chats"}
+
+
+async def test_a_rate_slot_comes_back_a_period_after_its_call_returned() -> None:
+    """However the calls bunch, a slot is reused only a whole period after its call ended, so
+    the server never sees more than `limit` calls in one period (they reach it before they end).
+    Timing only orders events here: a busy machine makes the calls sparser, never denser."""
+    window = RateWindow(limit=3, period=0.2)
+    loop = asyncio.get_running_loop()
+    spans: list[tuple[float, float]] = []
+
+    async def call() -> None:
+        async with window.slot():
+            began = loop.time()
+            await asyncio.sleep(0.03)
+            spans.append((began, loop.time()))
+
+    await asyncio.gather(*(call() for _ in range(9)))
+    spans.sort()
+    assert len(spans) == 9
+    for earlier, later in zip(spans, spans[3:], strict=False):
+        assert later[0] >= earlier[1] + 0.2

@@ -16,10 +16,12 @@ PTB's own `AIORateLimiter` is not used: it retries nothing by default (`max_retr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -49,31 +51,58 @@ def seconds(read: Callable[[], int | float | timedelta | None]) -> float | None:
 
 
 class RateWindow:
-    """At most `limit` calls in any `period` seconds; callers wait their turn in order."""
+    """At most `limit` calls in any `period` seconds, as the server counts them.
+
+    A call holds its slot while it is in flight and is stamped when it returns, and the slot
+    comes back `period` after that: the server received the call at some moment before the
+    stamp, so however the requests bunch on their way out (queued behind the connection pool,
+    or a busy event loop), no `period` at the server ever holds more than `limit` of them.
+    Callers wait their turn in order.
+    """
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
         self._times: deque[float] = deque()
+        self._in_flight = 0
         self._lock = asyncio.Lock()
+        self._returned = asyncio.Event()
 
-    async def acquire(self) -> None:
-        """Wait until one more call fits in the window, and count it."""
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the duration of the block (the call)."""
+        await self._take()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._times.append(asyncio.get_running_loop().time())
+            self._returned.set()
+
+    async def _take(self) -> None:
         async with self._lock:
             loop = asyncio.get_running_loop()
             while True:
                 now = loop.time()
                 while self._times and self._times[0] <= now - self.period:
                     self._times.popleft()
-                if len(self._times) < self.limit:
+                if len(self._times) + self._in_flight < self.limit:
                     break
-                await asyncio.sleep(self._times[0] + self.period - now)
-            self._times.append(now)
+                # Wait for the oldest stamp to leave the window, or for a call to return.
+                wait = self._times[0] + self.period - now if self._times else None
+                self._returned.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._returned.wait(), wait)
+            self._in_flight += 1
 
     def idle(self) -> bool:
         """Whether nothing counted is left in the window (so it can be forgotten)."""
         cutoff = asyncio.get_running_loop().time() - self.period
-        return not self._lock.locked() and all(t <= cutoff for t in self._times)
+        return (
+            not self._lock.locked()
+            and not self._in_flight
+            and all(t <= cutoff for t in self._times)
+        )
 
 
 @dataclass(frozen=True)
@@ -102,11 +131,14 @@ class Outbox:
     async def deliver(self, chat_id: str, call: Callable[[], Awaitable[T]], *, group: bool) -> T:
         """Make one call that posts into `chat_id`, after the chat's earlier ones, paced."""
 
-        async def pace() -> None:
+        @asynccontextmanager
+        async def pace() -> AsyncIterator[None]:
             # The group's minute window first: waiting there must not hold an overall slot.
-            if group:
-                await self._group_window(chat_id).acquire()
-            await self._overall.acquire()
+            async with contextlib.AsyncExitStack() as slots:
+                if group:
+                    await slots.enter_async_context(self._group_window(chat_id).slot())
+                await slots.enter_async_context(self._overall.slot())
+                yield
 
         async with self._order.hold(chat_id):
             return await self._attempt(call, pace, what=f"chat {chat_id}")
@@ -126,16 +158,17 @@ class Outbox:
     async def _attempt(
         self,
         call: Callable[[], Awaitable[T]],
-        pace: Callable[[], Awaitable[None]] | None,
+        pace: Callable[[], AbstractAsyncContextManager[None]] | None,
         *,
         what: str,
     ) -> T:
         failures, paused = 0, 0.0
         while True:
-            if pace is not None:
-                await pace()
             try:
-                return await call()
+                if pace is None:
+                    return await call()
+                async with pace():
+                    return await call()
             except RetryAfter as exc:
                 wait = seconds(lambda exc=exc: exc.retry_after) or 1.0
                 paused += wait
