@@ -223,6 +223,13 @@ QUERIES: list[tuple[str, str, Call]] = [
     ("reminders.next_due", "scheduler", lambda s, n: reminders.next_due(s)),
     ("recipients.recipients_of", "scheduler", _recipients_of),
     (
+        "people.reachable",
+        "planning",
+        lambda s, n: people.reachable(
+            s, person_ids=[n.typical_author, n.lead], consent_version=CONSENT_VERSION
+        ),
+    ),
+    (
         "reminders.planned_for",
         "planning",
         lambda s, n: reminders.planned_for(s, topic=f"input:{n.school_id}:2026-10-16"),

@@ -207,7 +207,7 @@ class Delivery:
         if person is None or person.deleted_at is not None:
             return Decision(ReminderStatus.SKIPPED, "person deleted")
         consent = known.consents.get(row.person_id)
-        if consent is None or not consent.granted or consent.version != self.consent_version:
+        if consent is None or not consent.grants(self.consent_version):
             return Decision(ReminderStatus.SKIPPED, "no current consent")
         if person.reminders_stopped:
             return Decision(ReminderStatus.SKIPPED, "reminders stopped")

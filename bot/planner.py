@@ -23,20 +23,18 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.rhythm import Calendar, current_window, input_points, next_allowed, window_of
+from bot.rhythm import Calendar, Window, current_window, input_points, next_allowed, window_of
 from storage.calendar import calendar_of
 from storage.clusters import hub_chats_of
 from storage.models import (
     Cluster,
-    ConsentRecord,
     DiaryEntry,
     EntryStatus,
-    Person,
     Reminder,
     School,
     SchoolKind,
 )
-from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES, holders_of
+from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES, holders_of, reachable
 from storage.reminders import plan, planned_for
 
 NUDGE_GAP = timedelta(days=7)
@@ -84,17 +82,15 @@ async def plan_cluster(
             select(School).where(School.cluster_id == cluster.id, School.kind == SchoolKind.MENTEE)
         )
     ).all()
-    reachable = _Reachable(session, now=now, consent_version=consent_version)
     rows: list[dict[str, Any]] = []
     opened: dict[date, list[School]] = {}
     behind: list[tuple[School, int]] = []
     for school in schools:
         assert school.id is not None
-        people = await reachable(
-            await holders_of(
-                session, cluster_id=cluster.id, roles=SCHOOL_ROLES, school_id=school.id
-            )
+        members = await holders_of(
+            session, cluster_id=cluster.id, roles=SCHOOL_ROLES, school_id=school.id
         )
+        people = await reachable(session, person_ids=members, consent_version=consent_version)
         window = _latest_window(calendar, now, school.id, last_pass)
         if window is not None:
             point, due, expires = window
@@ -111,7 +107,13 @@ async def plan_cluster(
             behind.append((school, idle))
             rows += await _nudges(session, calendar, cluster, school, people, now, idle)
     rows += await _hub_notes(session, calendar, cluster, opened, now)
-    rows += await _summaries(session, calendar, cluster, behind, now, reachable)
+    if behind:
+        coordinators = await reachable(
+            session,
+            person_ids=await holders_of(session, cluster_id=cluster.id, roles=COORDINATOR_ROLES),
+            consent_version=consent_version,
+        )
+        rows += _summaries(calendar, cluster, behind, coordinators, now)
     return await plan(session, rows)
 
 
@@ -138,6 +140,18 @@ def _row(
     }
 
 
+def _week(calendar: Calendar, now: datetime) -> str:
+    """The ISO week of `now` in the cluster, as "2026-W42": once-a-week rows carry it."""
+    year, week, _ = calendar.local(now).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _opening(calendar: Calendar, window: Window) -> tuple[datetime, datetime]:
+    """When an input window's messages go (its first allowed moment) and stop meaning anything."""
+    due = next_allowed(calendar, calendar.at(window.point, calendar.work_start))
+    return due, calendar.at(window.closes, time(0))
+
+
 def _closes(expires: datetime, calendar: Calendar) -> str:
     """The last day of an input window (the day before it closes), for the message."""
     return (calendar.local(expires).date() - timedelta(days=1)).isoformat()
@@ -161,36 +175,7 @@ def _latest_window(
         if not missed:
             return None
         window = window_of(calendar, missed[-1], points)
-    due = next_allowed(calendar, calendar.at(window.point, calendar.work_start))
-    return window.point, due, calendar.at(window.closes, time(0))
-
-
-class _Reachable:
-    """Filters person ids down to those who could receive a reminder now."""
-
-    def __init__(self, session: AsyncSession, *, now: datetime, consent_version: str) -> None:
-        self.session, self.now, self.version = session, now, consent_version
-
-    async def __call__(self, person_ids: list[int]) -> list[int]:
-        if not person_ids:
-            return []
-        newest = (
-            select(func.max(ConsentRecord.id))
-            .where(col(ConsentRecord.person_id).in_(person_ids))
-            .group_by(col(ConsentRecord.person_id))
-        )
-        granted = await self.session.exec(
-            select(ConsentRecord.person_id)
-            .join(Person, col(Person.id) == ConsentRecord.person_id)
-            .where(
-                col(ConsentRecord.id).in_(newest),
-                col(ConsentRecord.granted).is_(True),
-                ConsentRecord.version == self.version,
-                col(Person.deleted_at).is_(None),
-                col(Person.reminders_stopped).is_(False),
-            )
-        )
-        return sorted(set(granted.all()))
+    return (window.point, *_opening(calendar, window))
 
 
 async def _idle_days(session: AsyncSession, *, school: School, now: datetime) -> int:
@@ -246,7 +231,7 @@ async def _nudges(
     )
     waiting = [p for p in people if p not in active]
     skip = await _recently(session, kind="nudge", person_ids=waiting, now=now)
-    week = "{}-W{:02d}".format(*calendar.local(now).isocalendar()[:2])
+    week = _week(calendar, now)
     due = next_allowed(calendar, now)
     rows = []
     for person in waiting:
@@ -269,9 +254,8 @@ async def _hub_notes(
     hubs = await hub_chats_of(session, cluster_id=cluster.id or 0)
     rows = []
     for point, schools in opened.items():
-        due = next_allowed(calendar, calendar.at(point, calendar.work_start))
         window = window_of(calendar, point, input_points(calendar, until=point))
-        expires = calendar.at(window.closes, time(0))
+        due, expires = _opening(calendar, window)
         topic = f"input_hub:{cluster.id}:{point.isoformat()}"
         for hub in hubs:
             row = _row("input_hub", cluster.id or 0, topic, due, expires, now)
@@ -285,22 +269,15 @@ async def _hub_notes(
     return rows
 
 
-async def _summaries(
-    session: AsyncSession,
+def _summaries(
     calendar: Calendar,
     cluster: Cluster,
     behind: list[tuple[School, int]],
+    coordinators: list[int],
     now: datetime,
-    reachable: _Reachable,
 ) -> list[dict[str, Any]]:
     """One private summary a week to each coordinator, of the schools that are behind."""
-    if not behind:
-        return []
-    coordinators = await reachable(
-        await holders_of(session, cluster_id=cluster.id or 0, roles=COORDINATOR_ROLES)
-    )
-    week = "{}-W{:02d}".format(*calendar.local(now).isocalendar()[:2])
-    topic = f"behind:{cluster.id}:{week}"
+    topic = f"behind:{cluster.id}:{_week(calendar, now)}"
     due = next_allowed(calendar, now)
     listed = [{"school": s.name, "days": days} for s, days in sorted(behind, key=lambda b: -b[1])]
     return [

@@ -75,7 +75,8 @@ class Scheduler:
         )
         self._planned_at: datetime | None = None
         self._apscheduler: AsyncIOScheduler | None = None
-        self._running: asyncio.Task[None] | None = None
+        # The interval's wake-up and an extra one for a row due soon may overlap.
+        self._running: set[asyncio.Task[None]] = set()
 
     async def tick(self) -> Tick:
         """Plan (when due) and send everything due now."""
@@ -126,12 +127,13 @@ class Scheduler:
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
-        running = self._running
-        if running is not None and not running.done():
-            await asyncio.wait([running])
+        if self._running:
+            await asyncio.wait(set(self._running))
 
     async def _safe_tick(self) -> None:
-        self._running = asyncio.current_task()  # type: ignore[assignment]
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)  # type: ignore[arg-type]
         try:
             await self.tick()
         except asyncio.CancelledError:
@@ -142,7 +144,7 @@ class Scheduler:
             # The rows stay as they were; the next wake-up tries again.
             log.exception("the reminder scheduler failed; trying again at the next wake-up")
         finally:
-            self._running = None
+            self._running.discard(task)  # type: ignore[arg-type]
 
     async def _wake_for_next(self) -> None:
         """Ask for one extra wake-up when the next row falls due before the next interval."""

@@ -70,7 +70,7 @@ async def join(ctx: Context) -> list[Reply]:
         return [say(ctx.t(f"join.{exc.code}"))]
     assert ctx.person.id is not None
     consent = await current_consent(ctx.session, person_id=ctx.person.id)
-    if consent is not None and consent.granted and consent.version == CONSENT_VERSION:
+    if consent is not None and consent.grants(CONSENT_VERSION):
         return await _redeem(ctx, code)
     ctx.goto(FLOW_CONSENT, "ask", code=code)
     return await ask_consent(ctx)

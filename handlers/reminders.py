@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.messages import Reply
-from bot.rhythm import next_point
+from bot.rhythm import Calendar, next_point
 from handlers.context import Context, say
 from handlers.dates import say_day
 from handlers.steps import Step, run_step
@@ -34,19 +34,24 @@ async def _overview(ctx: Context) -> str:
     """What is coming for the person, and for coordinators, the cluster's recent and planned."""
     assert ctx.person.id is not None
     lines = [_status(ctx)]
+    calendars: dict[int, Calendar] = {}
+    logged: set[int] = set()
     for membership in await ctx.memberships():
-        calendar = await calendar_of(ctx.session, membership.cluster)
-        today = calendar.local(ctx.now).date()
-        school = membership.school
-        point = next_point(calendar, today, school_id=school.id if school else None)
-        if school is not None and point is not None:
-            when = say_day(point, ctx.t.language)
-            lines.append(ctx.t("reminders.next_point", school=school.name, day=when))
-        if membership.is_coordinator:
-            lines.append(
-                await _cluster_log(ctx, membership.cluster.id or 0, membership.cluster.name)
-            )
-    return "\n\n".join(dict.fromkeys(lines))  # one line per school even with two roles there
+        cluster, school = membership.cluster, membership.school
+        assert cluster.id is not None
+        if cluster.id not in calendars:
+            calendars[cluster.id] = await calendar_of(ctx.session, cluster)
+        calendar = calendars[cluster.id]
+        if school is not None:
+            today = calendar.local(ctx.now).date()
+            point = next_point(calendar, today, school_id=school.id)
+            if point is not None:
+                when = say_day(point, ctx.t.language)
+                lines.append(ctx.t("reminders.next_point", school=school.name, day=when))
+        if membership.is_coordinator and cluster.id not in logged:
+            logged.add(cluster.id)
+            lines.append(await _cluster_log(ctx, cluster.id, cluster.name))
+    return "\n\n".join(dict.fromkeys(lines))  # a lead who also contributes: one line
 
 
 def _status(ctx: Context) -> str:

@@ -72,5 +72,5 @@ async def arrive(
         state = ConversationState(identity_id=identity.id, chat_key=chat_key)
     else:
         session.expunge(state)
-    consented = consent is not None and consent.granted and consent.version == consent_version
+    consented = consent is not None and consent.grants(consent_version)
     return Arrival(identity, person, consented=consented, state=state)

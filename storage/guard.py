@@ -100,7 +100,7 @@ def _check(session: Session, _context: object, _instances: object) -> None:
     # A consent answer given in this very message counts from now on.
     for obj in session.new:
         if isinstance(obj, ConsentRecord) and obj.person_id == actor.person_id:
-            actor.consented = obj.granted and obj.version == actor.consent_version
+            actor.consented = obj.grants(actor.consent_version)
     if actor.consented:
         return
     guarded = (DiaryEntry, EvidenceItem, SchoolFocus)

@@ -289,6 +289,10 @@ class ConsentRecord(SQLModel, table=True):
     granted: bool
     created_at: datetime = _created()
 
+    def grants(self, version: str) -> bool:
+        """Whether this answer agrees to that version of the consent text."""
+        return self.granted and self.version == version
+
 
 class ConversationState(SQLModel, table=True):
     """Where a person is in a conversation in one chat, with the draft data gathered so far.

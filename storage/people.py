@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
@@ -117,6 +117,37 @@ async def current_consent(session: AsyncSession, *, person_id: int) -> ConsentRe
     ).first()
 
 
+def newest_consent_ids(person_ids: list[int]) -> Any:
+    """A subquery: the id of each of these people's newest consent answer."""
+    return (
+        select(func.max(ConsentRecord.id))
+        .where(col(ConsentRecord.person_id).in_(person_ids))
+        .group_by(col(ConsentRecord.person_id))
+    )
+
+
+async def reachable(
+    session: AsyncSession, *, person_ids: list[int], consent_version: str
+) -> list[int]:
+    """Those of the people who may get a reminder at all.
+
+    That is: current consent, not deleted, reminders not stopped. Pauses and working hours are
+    checked when a reminder is sent.
+    """
+    if not person_ids:
+        return []
+    newest = await session.exec(
+        select(ConsentRecord)
+        .join(Person, col(Person.id) == ConsentRecord.person_id)
+        .where(
+            col(ConsentRecord.id).in_(newest_consent_ids(person_ids)),
+            col(Person.deleted_at).is_(None),
+            col(Person.reminders_stopped).is_(False),
+        )
+    )
+    return sorted({c.person_id for c in newest.all() if c.grants(consent_version)})
+
+
 async def record_consent(
     session: AsyncSession, *, person_id: int, version: str, granted: bool
 ) -> ConsentRecord:
@@ -172,26 +203,6 @@ async def contacts(session: AsyncSession, *, person_ids: list[int]) -> list[Cont
         Contact(person.id, identity.platform, identity.private_chat_id, person.language)  # type: ignore[arg-type]
         for identity, person in rows
     ]
-
-
-async def holds_role(
-    session: AsyncSession,
-    *,
-    person_id: int,
-    cluster_id: int,
-    roles: frozenset[str],
-    school_id: int | None = None,
-) -> bool:
-    """Whether the person holds one of `roles` in the cluster (and at the school, if given)."""
-    query = select(Role.id).where(
-        Role.person_id == person_id,
-        Role.cluster_id == cluster_id,
-        col(Role.role).in_(roles),
-        col(Role.revoked_at).is_(None),
-    )
-    if school_id is not None:
-        query = query.where(Role.school_id == school_id)
-    return (await session.exec(query.limit(1))).first() is not None
 
 
 async def holders_of(

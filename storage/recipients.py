@@ -11,11 +11,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConsentRecord, HubChat, Person, Reminder, Role, School
-from storage.people import Contact, contacts
+from storage.people import Contact, contacts, newest_consent_ids
 
 
 @dataclass
@@ -49,13 +49,8 @@ async def recipients_of(session: AsyncSession, rows: Sequence[Reminder]) -> Reci
     if person_ids:
         people = await session.exec(select(Person).where(col(Person.id).in_(person_ids)))
         found.people = {p.id: p for p in people.all() if p.id is not None}
-        newest = (
-            select(func.max(ConsentRecord.id))
-            .where(col(ConsentRecord.person_id).in_(person_ids))
-            .group_by(col(ConsentRecord.person_id))
-        )
         consents = await session.exec(
-            select(ConsentRecord).where(col(ConsentRecord.id).in_(newest))
+            select(ConsentRecord).where(col(ConsentRecord.id).in_(newest_consent_ids(person_ids)))
         )
         found.consents = {c.person_id: c for c in consents.all()}
         roles = await session.exec(
