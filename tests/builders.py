@@ -6,11 +6,16 @@ import io
 import math
 import struct
 import wave
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from PIL import Image
+from sqlmodel import select
 
 from bot.demo import create_demo
+from storage.calendar import add_term
+from storage.db import Database
+from storage.models import Cluster, School
 from tests.helpers import Harness
 
 
@@ -60,3 +65,38 @@ async def member(bot: Harness, user: str, code: str, language_label: str = "Engl
     await bot.say(user, f"/join {code}")
     await bot.press(user, "I agree")
     await bot.press(user, language_label)
+
+
+# The demo cluster's rhythm in the reminder tests: created on 1 Aug 2026, an autumn term of 96
+# days (14 Sep - 18 Dec 2026) whose input points are Friday 16 Oct and Tuesday 17 Nov.
+RHYTHM_START = datetime(2026, 8, 1, 12, tzinfo=UTC)
+AUTUMN_TERM = (date(2026, 9, 14), date(2026, 12, 18))
+
+
+async def set_rhythm(
+    db: Database,
+    *,
+    timezone: str | None = None,
+    nudge_days: int | None = None,
+    term: bool = True,
+) -> int:
+    """Date the demo cluster and its schools to `RHYTHM_START` and give it the autumn term.
+
+    `timezone` and `nudge_days` replace the cluster's when given. Returns the cluster's id.
+    """
+    async with db.session() as session:
+        cluster = (await session.exec(select(Cluster))).one()
+        cluster.created_at = RHYTHM_START
+        if timezone is not None:
+            cluster.timezone = timezone
+        if nudge_days is not None:
+            cluster.nudge_after_days = nudge_days
+        session.add(cluster)
+        for school in (await session.exec(select(School))).all():
+            school.created_at = RHYTHM_START
+            session.add(school)
+        assert cluster.id is not None
+        if term:
+            first, last = AUTUMN_TERM
+            await add_term(session, cluster_id=cluster.id, name="Autumn", first=first, last=last)
+        return cluster.id

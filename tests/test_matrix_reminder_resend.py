@@ -34,7 +34,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -49,10 +49,9 @@ from bot.messages import ChatKind, ChatRef, Incoming, Reply
 from bot.scheduler import Scheduler
 from bot.settings import Settings, load_settings
 from handlers.onboarding import CONSENT_VERSION
-from storage.calendar import add_term
 from storage.db import Database
-from storage.models import Cluster, Reminder, ReminderStatus, School
-from tests.builders import demo_codes, member
+from storage.models import Reminder, ReminderStatus
+from tests.builders import demo_codes, member, set_rhythm
 from tests.helpers import Harness
 from tests.synapse import PASSWORD, WAIT_S, Synapse, Teacher, synapse  # noqa: F401 (the fixture)
 
@@ -83,22 +82,7 @@ async def test_delivery_keys_each_reminder_by_its_row(harness: Harness) -> None:
     """Every reminder reply carries `reminder:` and its row's unique key."""
     codes = await demo_codes(harness)
     await member(harness, "ana", codes["contributor"])
-    started = datetime(2026, 8, 1, 12, tzinfo=UTC)
-    async with harness.app.db.session() as session:
-        cluster = (await session.exec(select(Cluster))).one()
-        cluster.created_at = started
-        session.add(cluster)
-        for school in (await session.exec(select(School))).all():
-            school.created_at = started
-            session.add(school)
-        assert cluster.id is not None
-        await add_term(
-            session,
-            cluster_id=cluster.id,
-            name="Autumn",
-            first=date(2026, 9, 14),
-            last=date(2026, 12, 18),
-        )
+    await set_rhythm(harness.app.db)
     scheduler = Scheduler(
         db=harness.app.db,
         channels=harness.app.dispatcher.channels,

@@ -30,7 +30,6 @@ from bot.demo import create_demo
 from bot.scheduler import LAST_PASS, Scheduler
 from bot.settings import Settings
 from handlers.onboarding import CONSENT_VERSION
-from storage.calendar import add_term
 from storage.channel_values import get_channel_value, set_channel_value
 from storage.db import Database
 from storage.models import (
@@ -46,6 +45,7 @@ from storage.models import (
     SchoolKind,
 )
 from storage.reminders import LEASE
+from tests.builders import set_rhythm
 from tests.fake_telegram import FakeTelegram, User
 from tests.helpers import MemoryChannel
 from tests.reminder_worker import PLATFORM
@@ -342,19 +342,7 @@ async def test_the_reminder_button_starts_add_on_telegram(settings: Settings) ->
         await bot.chat.say(ana, f"/start {demo.invites['contributor']}")
         await bot.chat.press(ana, "I agree")
         await bot.chat.press(ana, "English")
-        async with bot.app.db.session() as session:
-            cluster = (await session.exec(select(Cluster))).one()
-            cluster.created_at = datetime(2026, 8, 1, tzinfo=UTC)
-            cluster.nudge_after_days = 365  # only the input reminder is due
-            session.add(cluster)
-            assert cluster.id is not None
-            await add_term(
-                session,
-                cluster_id=cluster.id,
-                name="Autumn",
-                first=date(2026, 9, 14),
-                last=date(2026, 12, 18),
-            )
+        await set_rhythm(bot.app.db, nudge_days=365)  # only the input reminder is due
         clock = Clock(datetime(2026, 10, 16, 10, tzinfo=UTC))  # 11:00 in Lisbon
         scheduler = Scheduler(
             db=bot.app.db,

@@ -17,17 +17,15 @@ from bot.messages import ChatKind
 from bot.scheduler import Scheduler
 from handlers.onboarding import CONSENT_VERSION
 from storage.calendar import add_holiday, add_term
-from storage.models import Cluster, DiaryEntry, EntryStatus, Reminder, ReminderStatus, School
+from storage.models import DiaryEntry, EntryStatus, Reminder, ReminderStatus, School
 from storage.people import identity_for
 from storage.reminders import LEASE, claim_due
-from tests.builders import demo_codes, member
+from tests.builders import RHYTHM_START, demo_codes, member, set_rhythm
 from tests.helpers import Harness
 
 # The demo cluster's first mentee school, where the contributor and lead invites lead.
 SCHOOL = "Hillview Primary"
-STARTED = datetime(2026, 8, 1, 12, tzinfo=UTC)
-# 14 Sep - 18 Dec 2026 is 96 days: input points after 32 and 64 days.
-TERM = (date(2026, 9, 14), date(2026, 12, 18))
+# The autumn term of `set_rhythm`, 96 days: input points after 32 and 64 days.
 POINTS = (date(2026, 10, 16), date(2026, 11, 17))  # a Friday before the DST change, a Tuesday after
 
 
@@ -52,20 +50,7 @@ async def _cluster(
     await member(bot, "ana", codes["contributor"])
     await member(bot, "rui", codes["school_lead"], "Português")
     await member(bot, "cora", codes["coordinator"])
-    async with bot.app.db.session() as session:
-        cluster = (await session.exec(select(Cluster))).one()
-        cluster.timezone, cluster.created_at = timezone, STARTED
-        cluster.nudge_after_days = nudge_days
-        session.add(cluster)
-        for school in (await session.exec(select(School))).all():
-            school.created_at = STARTED
-            session.add(school)
-        if term:
-            await add_term(
-                session, cluster_id=cluster.id, name="Autumn", first=TERM[0], last=TERM[1]
-            )
-        assert cluster.id is not None
-        return cluster.id
+    return await set_rhythm(bot.app.db, timezone=timezone, nudge_days=nudge_days, term=term)
 
 
 async def _person_id(bot: Harness, user: str) -> int:
@@ -205,7 +190,7 @@ async def test_idle_school_nudged_weekly_coordinator_summarised_hub_untouched(
     harness: Harness,
 ) -> None:
     await _cluster(harness, term=False, nudge_days=42)
-    clock = Clock(STARTED + timedelta(days=43, hours=-2))  # a Monday morning, 10:00 Lisbon
+    clock = Clock(RHYTHM_START + timedelta(days=43, hours=-2))  # a Monday morning, 10:00 Lisbon
     while clock.now.weekday() != 0:
         clock.now += timedelta(days=1)
     clock.now = clock.now.replace(hour=10)
