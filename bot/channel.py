@@ -41,8 +41,13 @@ class Channel(Protocol):
     async def stop(self) -> None:
         """Disconnect, finishing deliveries already queued."""
 
-    async def send(self, chat: ChatRef, reply: Reply) -> None:
-        """Deliver one reply to `chat`; raises `ChannelError` only when it cannot be delivered."""
+    async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
+        """Deliver one reply to `chat`; returns the platform ids of the messages posted.
+
+        A long reply may go out as several messages (one id each, in order); a reply with
+        `edit` set changes that message in place and returns its id. Raises `ChannelError` only
+        when it cannot be delivered.
+        """
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch the bytes of an attachment that arrived on this channel.

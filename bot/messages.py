@@ -75,6 +75,18 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Reaction:
+    """A person reacted to a message with an emoji (Matrix `m.reaction`, an annotation).
+
+    `message_id` is the platform id of the message reacted to, as `Channel.send` returned it
+    when the bot posted it; `key` is the emoji (or text) of the reaction.
+    """
+
+    message_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One message, command or button press arriving from a chat."""
 
@@ -92,6 +104,8 @@ class Incoming:
     # The person sent something the platform delivered but the bot cannot read (a Matrix message
     # encrypted with a key that never reached the bot): they are asked to send it again.
     unreadable: bool = False
+    # Not a message but a reaction to one (the text is then empty).
+    reaction: Reaction | None = None
 
     @property
     def command(self) -> str | None:
@@ -126,7 +140,10 @@ class Reply:
     take a typed number as the answer, not as a choice. `key` is a stable idempotency key (the
     same for every attempt to send the same message, such as a reminder row's key): a channel
     that can deduplicate re-sends uses it so the message reaches the chat once however often it
-    is sent; None for ordinary replies.
+    is sent; None for ordinary replies. `edit` is the platform id of a text message the bot
+    posted earlier in `chat` (as `Channel.send` returned it): its text and buttons are replaced
+    by this reply's, in place, as the platform edits messages (a meeting's hub post keeping its
+    RSVP tally current).
     """
 
     text: str = ""
@@ -137,6 +154,7 @@ class Reply:
     filename: str | None = None
     expects_text: bool = False
     key: str | None = None
+    edit: str | None = None
 
     def to(self, chat: ChatRef) -> Reply:
         """The same reply addressed to `chat`."""

@@ -11,8 +11,11 @@ shows. Tests inject updates as users (or any raw update body, parseable or not) 
 the bot sent. `fail` makes the next calls answer 429 (with `parameters.retry_after`), another
 4xx or 5xx, with the HTTP status equal to the error code, and `delay` adds simulated network
 latency to every answer; `posted` timestamps each message the bot posts (for latency
-benchmarks). `tests/telegram_driver.py` chats with a bot through it; benchmarks use
-both.
+benchmarks). editMessageText changes the posted message in place (text, buttons, `edit_date`),
+so `message_at` (or any dict taken from `sent`) shows its current state, and `edits` lists the
+edits made; like Telegram, it refuses an edit that changes neither text nor buttons with 400
+"message is not modified". `tests/telegram_driver.py` chats with a bot through it; benchmarks
+use both.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ BOT_ID = 123456
 TERMINATED = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
+)
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
 )
 JSON_FIELDS = {
     "reply_markup",
@@ -99,6 +106,8 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     commands: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
     answered: list[str] = field(default_factory=list)
+    # (chat id, message id) of every edit made, in order; refused ones are not counted.
+    edits: list[tuple[int, int]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
     webhook_statuses: list[int] = field(default_factory=list)
 
@@ -265,6 +274,16 @@ class FakeTelegram:
         """Everything the bot posted in one chat, oldest first."""
         return [m for m in self.sent if m["chat"]["id"] == chat_id]
 
+    def message_at(self, chat_id: int, message_id: int | str) -> dict[str, Any]:
+        """A message the bot posted, as it is now (edits applied): `text`, `reply_markup`, ...
+
+        `message_id` may be given as `Channel.send` returned it (a string).
+        """
+        found = self._find(chat_id, int(message_id))
+        if found is None:
+            raise AssertionError(f"no message {message_id} was posted in chat {chat_id}")
+        return found
+
     async def wait_until(self, condition: Callable[[], bool], within: float = 60.0) -> None:
         """Wait until `condition()` holds; it is checked after every call the bot makes."""
         async with asyncio.timeout(within), self._changed:
@@ -401,14 +420,25 @@ class FakeTelegram:
 
     async def _m_editMessageText(self, params: dict, files: dict) -> dict[str, Any]:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
-        for message in self.sent:
-            if message["chat"]["id"] == chat_id and message["message_id"] == message_id:
-                message["text"] = params["text"]
-                message.pop("reply_markup", None)
-                if "reply_markup" in params:
-                    message["reply_markup"] = params["reply_markup"]
-                return message
-        raise _ApiError(400, "Bad Request: message to edit not found")
+        message = self._find(chat_id, message_id)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        if "text" not in message:  # a photo or document: only its caption could be edited
+            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
+        if not params.get("text"):
+            raise _ApiError(400, "Bad Request: message text is empty")
+        # Telegram drops the keyboard of a message whose edit does not repeat it.
+        markup = params.get("reply_markup")
+        if params["text"] == message["text"] and markup == message.get("reply_markup"):
+            raise _ApiError(400, NOT_MODIFIED)
+        # Changed in place, so a dict a test took from `sent` shows the message as it is now.
+        message["text"] = params["text"]
+        message.pop("reply_markup", None)
+        if markup is not None:
+            message["reply_markup"] = markup
+        message["edit_date"] = int(time.time())
+        self.edits.append((chat_id, message_id))
+        return {k: v for k, v in message.items() if k != "bytes"}
 
     async def _m_getFile(self, params: dict, files: dict) -> dict[str, Any]:
         file_id = params["file_id"]
@@ -421,6 +451,12 @@ class FakeTelegram:
             "file_size": len(data),
             "file_path": path,
         }
+
+    def _find(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        for message in self.sent:
+            if message["chat"]["id"] == chat_id and message["message_id"] == message_id:
+                return message
+        return None
 
     def _post(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])

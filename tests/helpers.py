@@ -37,8 +37,9 @@ class MemoryChannel:
     async def stop(self) -> None:
         return None
 
-    async def send(self, chat: ChatRef, reply: Reply) -> None:
+    async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
         self.sent.append((chat, reply))
+        return [reply.edit or str(len(self.sent))]
 
     async def download(self, attachment: Attachment) -> bytes:
         try:

@@ -66,7 +66,7 @@ class RecordingChannel:
     async def stop(self) -> None:
         self.record.close()
 
-    async def send(self, chat: ChatRef, reply: Reply) -> None:
+    async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
         if self.hold:
             self.blocked += 1
             if self.blocked == self.hold:
@@ -81,6 +81,7 @@ class RecordingChannel:
         await self.opened.wait()
         self.record.write(chat.chat_id + "\n")
         self.record.flush()
+        return [chat.chat_id]
 
     async def download(self, attachment: Attachment) -> bytes:
         raise NotImplementedError

@@ -27,18 +27,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from uuid import uuid4
 
 import pytest
 from nio import (
+    Api,
     AsyncClient,
     AsyncClientConfig,
+    Event,
     LoginResponse,
     MatrixRoom,
+    MegolmEvent,
     RoomCreateResponse,
     RoomMessage,
     RoomSendResponse,
     UploadResponse,
 )
+from nio.api import RelationshipType
 
 SERVER_NAME = "localhost"
 PASSWORD = "secret-password"
@@ -331,6 +338,63 @@ class Teacher:
         else:
             content["url"] = uploaded.content_uri
         return await self.send(room_id, content)
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """React to `event_id` with `key`; returns the reaction's event id.
+
+        In an encrypted room the reaction is encrypted, with its relation left in the clear, as
+        Element sends it: nio's `room_send` would send a reaction unencrypted even there.
+        """
+        await self.wait_for(lambda: room_id in self.client.rooms)
+        client = self.client
+        content: dict[str, Any] = {
+            "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        }
+        if not client.rooms[room_id].encrypted:
+            response = await client.room_send(room_id, "m.reaction", content)
+            assert isinstance(response, RoomSendResponse), response
+            return response.event_id
+        # What nio's room_send does before it encrypts.
+        if not client.rooms[room_id].members_synced:
+            await client.joined_members(room_id)
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.olm is not None and client.olm.should_share_group_session(room_id):
+            await client.share_group_session(room_id, ignore_unverified_devices=True)
+        event_type, encrypted = client.encrypt(room_id, "m.reaction", content)
+        assert encrypted["m.relates_to"] == content["m.relates_to"]  # in the clear
+        method, path, data = Api.room_send("", room_id, event_type, encrypted, uuid4())
+        return (await self._raw(method, path, data))["event_id"]
+
+    async def read_event(self, room_id: str, event_id: str) -> dict[str, Any]:
+        """An event as the homeserver stores it (still encrypted in an encrypted room)."""
+        return await self._raw(*Api.room_get_event("", room_id, event_id))
+
+    async def edits_of(self, room_id: str, event_id: str) -> list[dict[str, Any]]:
+        """The `m.replace` edits of an event, as the homeserver relates them to it (raw)."""
+        method, path = Api.room_get_event_relations(
+            "", room_id, event_id, RelationshipType.replacement
+        )
+        return (await self._raw(method, path))["chunk"]
+
+    async def _raw(self, method: str, path: str, data: str | None = None) -> dict[str, Any]:
+        """A client-server API request (`path` from `nio.Api`) and its answer as it is: nio's
+        own calls would encrypt or decrypt on the way. The token goes in the header alone, as
+        Synapse refuses one in the query string as well."""
+        token = self.client.access_token
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        query = [(k, v) for k, v in parse_qsl(urlsplit(path).query) if k != "access_token"]
+        path = urlsplit(path)._replace(query=urlencode(query)).geturl()
+        answer = await self.client.send(method, path, data, headers=headers)
+        assert answer.status == 200, await answer.text()
+        return await answer.json()
+
+    def decrypted(self, source: dict[str, Any]) -> dict[str, Any]:
+        """An event read raw from the homeserver, decrypted with this client's room keys."""
+        event = Event.parse_event(source)
+        if isinstance(event, MegolmEvent):
+            return self.client.decrypt_event(event).source
+        return source
 
     async def next(self, room_id: str) -> RoomMessage:
         """The next message someone else sent in the room."""

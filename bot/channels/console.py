@@ -69,6 +69,7 @@ class ConsoleChannel:
         self._numbered: dict[str, bool] = {}
         self._task: asyncio.Task[None] | None = None
         self._counter = 0
+        self._posted = 0
 
     async def start(self, dispatch: Dispatch) -> None:
         """Begin reading lines in the background."""
@@ -91,10 +92,15 @@ class ConsoleChannel:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
-    async def send(self, chat: ChatRef, reply: Reply) -> None:
-        """Print a reply; buttons become numbered options remembered for the next line."""
+    async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
+        """Print a reply; buttons become numbered options remembered for the next line.
+
+        Each printed message gets a number as its id; an edit is printed again, marked so.
+        """
         prefix = "" if chat == self.chat else f"[{chat.title or chat.chat_id}] "
         lines = reply.text.splitlines() or [""]
+        if reply.edit is not None:
+            lines[0] = f"✎ {lines[0]}"  # the console cannot change what it printed
         if reply.photo is not None:
             lines.append(f"(photo, {len(reply.photo)} bytes)")
         if reply.document is not None:
@@ -111,6 +117,10 @@ class ConsoleChannel:
             out += f"\n{prefix}{options}"
         self._stdout.write(f"{out}\n")
         self._stdout.flush()
+        if reply.edit is not None:
+            return [reply.edit]
+        self._posted += 1
+        return [str(self._posted)]
 
     async def download(self, attachment: Attachment) -> bytes:
         """Read an attached local file.

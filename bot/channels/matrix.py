@@ -3,8 +3,9 @@
 One sync loop receives everything. Each sync response is handled in three steps: encryption
 housekeeping (keys uploaded, queried, claimed; to-device messages sent), invites answered (joined
 when the inviter's homeserver is allowed, declined otherwise), and each new message of a joined
-room put in the inbox (`matrix_inbox`), which dispatches a room's messages in timeline order.
-Replies, uploads and downloads go through the outbox (`matrix_outbox`).
+room put in the inbox (`matrix_inbox`), which dispatches a room's messages (and people's
+reactions) in timeline order. Replies, edits, uploads and downloads go through the outbox
+(`matrix_outbox`).
 
 Once every message of a sync's batch (and of all earlier batches) has been handled, each room's
 last handled event is saved (`matrix_checkpoint`), so a restart continues exactly after the last
@@ -166,8 +167,10 @@ class MatrixChannel:
         if self._client is not None:
             await self._client.close()
 
-    async def send(self, chat: ChatRef, reply: Reply) -> None:
-        """Deliver a reply to a room the bot is in.
+    async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
+        """Deliver a reply to a room the bot is in; returns the ids of the events it posted.
+
+        For a reply with `edit` set, the edited event's id (see `Outbox.send`).
 
         Raises:
             ChannelError: the bot is not in the room, or the homeserver kept refusing.
@@ -175,7 +178,7 @@ class MatrixChannel:
         room = self.client.rooms.get(chat.chat_id)
         if room is None:
             raise ChannelError(f"the bot is not in the Matrix room {chat.chat_id}")
-        await self.outbox.send(room, reply)
+        return await self.outbox.send(room, reply)
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch (and decrypt) the file of an attachment that arrived in a Matrix room."""

@@ -2,7 +2,8 @@
 
 Text goes out with a plain `body` for every client and an HTML `formatted_body` built only from
 escaped text, so nothing a person typed (and the bot repeats) can inject markup. Choice buttons
-become a numbered list; the adapter remembers them so a typed number picks the choice.
+become a numbered list; the adapter remembers them so a typed number picks the choice. An edit
+of a message the bot posted is an `m.replace` event carrying the new content.
 """
 
 from __future__ import annotations
@@ -44,6 +45,24 @@ def text_content(
         "format": HTML,
         # The list is a block of its own, so it needs no line break in front.
         "formatted_body": "".join(html_parts),
+    }
+
+
+def edit_content(event_id: str, new: dict[str, Any]) -> dict[str, Any]:
+    """An `m.replace` edit of the bot's message `event_id` to `new` (a `text_content`).
+
+    Clients that know edits show `m.new_content` in place of the original; the outer body and
+    formatted body, marked with "* " as Element does, are the fallback for the others. Encrypted
+    rooms need nothing more: nio leaves a copy of `m.relates_to` in the clear, where the
+    homeserver (and Element) look for relations.
+    """
+    return {
+        "msgtype": new["msgtype"],
+        "body": "* " + new["body"],
+        "format": new["format"],
+        "formatted_body": "* " + new["formatted_body"],
+        "m.new_content": new,
+        "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
     }
 
 

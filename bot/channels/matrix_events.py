@@ -2,7 +2,8 @@
 
 Everything here works on the plain event dictionaries of the client-server API (a decrypted
 event looks the same as a clear one), so it can be tested without a homeserver. The adapter
-decides which events to translate; this module decides what they mean.
+decides which events to translate; this module decides what they mean. Besides messages, people's
+reactions (`m.reaction` annotations) are passed on: a meeting's hub post counts them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.messages import Attachment, AttachmentKind, ChatKind, ChatRef, Incoming, Sender
+from bot.messages import (
+    Attachment,
+    AttachmentKind,
+    ChatKind,
+    ChatRef,
+    Incoming,
+    Reaction,
+    Sender,
+)
 
 PLATFORM = "matrix"
 
@@ -64,6 +73,52 @@ def is_reply_worthy(source: dict[str, Any], own_user_id: str) -> bool:
     relation = content.get("m.relates_to") or {}
     # Edits repeat a message already answered; notices are what other bots send (no loops).
     return relation.get("rel_type") != "m.replace" and content.get("msgtype") != "m.notice"
+
+
+def reaction_of(source: dict[str, Any], own_user_id: str) -> Reaction | None:
+    """The reaction a person's `m.reaction` event makes (None for anything else).
+
+    nio hands these over as `ReactionEvent`, or as a `BadEvent` when a field has the wrong type,
+    decrypted or not; the plain event is read here alike. A reaction removed before the bot saw
+    it comes redacted, without its relation, and is no reaction any more; the bot's own are never
+    passed on. Reactions to events that are not the bot's still are: the handler decides.
+    """
+    if source.get("type") != "m.reaction" or source.get("sender") == own_user_id:
+        return None
+    if "redacted_because" in (source.get("unsigned") or {}):
+        return None
+    relation = (source.get("content") or {}).get("m.relates_to") or {}
+    event_id, key = relation.get("event_id"), relation.get("key")
+    if relation.get("rel_type") != "m.annotation" or not isinstance(event_id, str):
+        return None
+    if not isinstance(key, str) or not event_id or not key:
+        return None
+    return Reaction(message_id=event_id, key=key)
+
+
+def undecrypted_reaction(source: dict[str, Any], own_user_id: str) -> Reaction | None:
+    """The reaction an encrypted event that cannot be decrypted makes, if its relation says so.
+
+    Element leaves a reaction's whole relation (the event reacted to and the emoji) in the clear
+    for the homeserver to count, so a reaction whose room key never came is still one, and its
+    sender is not asked to send it again as if it were an unreadable message.
+    """
+    if source.get("type") != "m.room.encrypted":
+        return None
+    return reaction_of({**source, "type": "m.reaction"}, own_user_id)
+
+
+def reaction_incoming(
+    source: dict[str, Any], reaction: Reaction, *, chat: ChatRef, sender: Sender
+) -> Incoming:
+    """The neutral message of a reaction (see `reaction_of`): no text, the reaction set."""
+    return Incoming(
+        chat=chat,
+        sender=sender,
+        message_id=str(source.get("event_id", "")),
+        received_at=_timestamp(source.get("origin_server_ts")),
+        reaction=reaction,
+    )
 
 
 def first_new_event(

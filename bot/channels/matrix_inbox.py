@@ -3,6 +3,9 @@
 Each event becomes a task that first waits for the room's previous task, so a conversation never
 overtakes itself, not even while a message waits for its room key (an encrypted message can
 arrive a sync before the key that opens it). Different rooms proceed concurrently.
+
+Messages and people's reactions are dispatched (`matrix_events`); every other event, such as a
+reaction's removal (a redaction), is passed over, though still counted as handled.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from nio import AsyncClient, MatrixRoom, MegolmEvent
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.channel import Dispatch
-from bot.channels.matrix_events import PLATFORM, chat_for, is_reply_worthy, to_incoming
+from bot.channels.matrix_events import (
+    PLATFORM,
+    chat_for,
+    is_reply_worthy,
+    reaction_incoming,
+    reaction_of,
+    to_incoming,
+    undecrypted_reaction,
+)
 from bot.channels.matrix_outbox import HANDLING, NETWORK_ERRORS, Outbox
 from bot.messages import Incoming, Sender
 
@@ -67,25 +78,34 @@ class Inbox:
         try:
             if event.sender == self.client.user_id:
                 return  # the bot's own, possibly from a former device that alone had its key
-            sender_id = event.source["sender"]
-            chat = chat_for(
-                room.room_id, members=room.member_count, name=room.name, title=room.display_name
-            )
-            sender = Sender(PLATFORM, sender_id, room.user_name(sender_id) or sender_id)
-            if isinstance(event, MegolmEvent):
-                clear = await self.decrypted(event)
-                if clear is None:  # the person is told, rather than met with silence
-                    unreadable = Incoming(chat, sender, message_id=event.event_id, unreadable=True)
-                    await self.dispatch(unreadable)
-                    return
-                event = clear
-            if not is_reply_worthy(event.source, self.client.user_id):
-                return
-            await self.dispatch(
-                await self.outbox.pick(to_incoming(event.source, chat=chat, sender=sender))
-            )
+            msg = await self._incoming(room, event)
+            if msg is not None:
+                await self.dispatch(msg)
         except Exception:  # one bad event must not stop the room's later ones
             log.exception("handling Matrix event %s in %s failed", event.event_id, room.room_id)
+
+    async def _incoming(self, room: MatrixRoom, event: Any) -> Incoming | None:
+        """The neutral message of a person's event, decrypted; None for one passed over."""
+        own = self.client.user_id
+        sender_id = event.source["sender"]
+        chat = chat_for(
+            room.room_id, members=room.member_count, name=room.name, title=room.display_name
+        )
+        sender = Sender(PLATFORM, sender_id, room.user_name(sender_id) or sender_id)
+        if isinstance(event, MegolmEvent):
+            clear = await self.decrypted(event)
+            if clear is None:
+                reaction = undecrypted_reaction(event.source, own)
+                if reaction is None:  # the person is told, rather than met with silence
+                    return Incoming(chat, sender, message_id=event.event_id, unreadable=True)
+                return reaction_incoming(event.source, reaction, chat=chat, sender=sender)
+            event = clear
+        reaction = reaction_of(event.source, own)
+        if reaction is not None:
+            return reaction_incoming(event.source, reaction, chat=chat, sender=sender)
+        if not is_reply_worthy(event.source, own):
+            return None
+        return await self.outbox.pick(to_incoming(event.source, chat=chat, sender=sender))
 
     async def decrypted(self, event: MegolmEvent) -> Any | None:
         """The decrypted event, waiting up to `KEY_WAIT_S` for its room key to arrive.

@@ -15,6 +15,14 @@ the channel restores its saved device on restart (`matrix_session`). A new devic
 signed out for good) or a re-send more than a day later is stored again. A photo or document is
 uploaded again all the same (the re-sent event is dropped, the second upload stays unused).
 
+`send` returns the ids of the events it posted, as the homeserver answered (for a re-sent keyed
+event, the id of the one it stored). A reply with `edit` set replaces the text of a message the
+bot posted (`matrix_content.edit_content`) and returns that message's id. A keyed edit's
+transaction id is derived from the key, the room, its own part (`EDIT`) and the edit's content
+(the edited event and the new text), so it never takes the original post's id, whose stored
+event the homeserver would answer with instead of storing the edit; nor an earlier edit's under
+the same key with another text. The same edit sent again is stored once.
+
 A download the homeserver refuses (the file does not exist, or is not given out) or that does
 not decrypt raises `DownloadError`: asking again would not help, the sender must send it again.
 
@@ -22,7 +30,8 @@ Choice buttons are sent as a numbered list; the outbox remembers the last list p
 turns a typed number into that choice. The lists live in memory (all of them read at the start)
 and are saved so they survive a restart: offered in reply to a received message, with that
 message's checkpoint (`matrix_checkpoint`: one transaction with the sync token, no write of its
-own); offered otherwise (a post the bot makes by itself), at once.
+own); offered otherwise (a post the bot makes by itself), at once. An edit leaves them alone: it
+changes a message in place, maybe far up the room, while a typed number answers the latest list.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from bot.channels.matrix_content import (
     buttons_from_json,
     buttons_to_json,
     document_mime,
+    edit_content,
     media_content,
     photo_mime,
     text_content,
@@ -63,7 +73,8 @@ NETWORK_ERRORS = (ClientError, TimeoutError)
 # Set while a received message is handled: its checkpoint saves the choices offered meanwhile.
 HANDLING: ContextVar[bool] = ContextVar("handling_a_matrix_message", default=False)
 # The events one reply may send, in order; a keyed reply's transaction ids are told apart by them.
-PHOTO, DOCUMENT, TEXT = 0, 1, 2
+# An edit is sent alone, under a part of its own.
+PHOTO, DOCUMENT, TEXT, EDIT = 0, 1, 2, 3
 
 
 class Refused(ChannelError):
@@ -96,6 +107,17 @@ def transaction_id(key: str | None, room_id: str, part: int) -> str:
     return "k" + sha256(json.dumps([key, room_id, part]).encode()).hexdigest()
 
 
+def edit_transaction_id(key: str | None, room_id: str, content: dict[str, Any]) -> str:
+    """The transaction id of an edit (`content`, an `edit_content`): random without a key.
+
+    With a key, derived from it, the room, the part `EDIT` and the whole content, which names the
+    edited event and holds the new text: see the module's description.
+    """
+    if key is None:
+        return uuid4().hex
+    return transaction_id(json.dumps([key, content], sort_keys=True), room_id, EDIT)
+
+
 def backoff(attempt: int) -> float:
     """Seconds to wait before attempt `attempt + 1`: 0.5, 1, 2, 4, ... up to `RETRY_CAP_S`."""
     return min(RETRY_CAP_S, 0.5 * 2 ** (attempt - 1))
@@ -115,26 +137,43 @@ class Outbox:
         self._all_known = offered is not None
         self._unsaved: set[str] = set()
 
-    async def send(self, room: MatrixRoom, reply: Reply) -> None:
-        """Send the photo or document first (uploaded), then the text with its choices."""
+    async def send(self, room: MatrixRoom, reply: Reply) -> list[str]:
+        """Send the photo or document first (uploaded), then the text with its choices.
+
+        Returns the ids of the events sent, in that order; for an edit, the edited event's id.
+
+        Raises:
+            ChannelError: the homeserver refused, or could not be reached after the retries;
+                or an edit came with a photo or document (only text can be edited).
+        """
+        if reply.edit is not None:
+            return [await self._edit(room, reply, reply.edit)]
         key = reply.key
+        posted: list[str] = []
         if reply.photo is not None:
             mime, name = photo_mime(reply.photo)
             name = reply.filename or name
             transaction = transaction_id(key, room.room_id, PHOTO)
-            await self._send_file(room, reply.photo, "m.image", name, mime, transaction)
+            posted.append(
+                await self._send_file(room, reply.photo, "m.image", name, mime, transaction)
+            )
         if reply.document is not None:
             name = reply.filename or "document"
             transaction = transaction_id(key, room.room_id, DOCUMENT)
-            await self._send_file(
-                room, reply.document, "m.file", name, document_mime(name), transaction
+            posted.append(
+                await self._send_file(
+                    room, reply.document, "m.file", name, document_mime(name), transaction
+                )
             )
         if reply.buttons:
             # Shortcuts beside a free answer are not numbered, so nothing is kept for numbers.
             await self._remember(room.room_id, () if reply.expects_text else reply.buttons)
         if reply.text or reply.buttons:
             content = text_content(reply.text, reply.buttons, numbered=not reply.expects_text)
-            await self._send_message(room, content, transaction_id(key, room.room_id, TEXT))
+            posted.append(
+                await self._send_message(room, content, transaction_id(key, room.room_id, TEXT))
+            )
+        return posted
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch a file through the authenticated media API, decrypting it if it was encrypted.
@@ -231,10 +270,22 @@ class Outbox:
             self._unsaved.discard(room_id)
             await self.saved.set_buttons(room_id, buttons_to_json(buttons))
 
+    async def _edit(self, room: MatrixRoom, reply: Reply, event_id: str) -> str:
+        """Replace the text and options of the bot's message `event_id`, rendered as a post's."""
+        if reply.photo is not None or reply.document is not None:
+            raise ChannelError(f"only the text of {event_id} can be edited, not a file")
+        new = text_content(reply.text, reply.buttons, numbered=not reply.expects_text)
+        content = edit_content(event_id, new)
+        await self._send_message(
+            room, content, edit_transaction_id(reply.key, room.room_id, content)
+        )
+        return event_id
+
     async def _send_message(
         self, room: MatrixRoom, content: dict[str, Any], transaction: str
-    ) -> None:
-        await self.request(
+    ) -> str:
+        """Send one `m.room.message` (encrypted in an encrypted room); returns its event id."""
+        response = await self.request(
             f"sending to {room.room_id}",
             lambda: self.client.room_send(
                 room.room_id,
@@ -245,6 +296,7 @@ class Outbox:
                 ignore_unverified_devices=True,
             ),
         )
+        return response.event_id  # type: ignore[attr-defined]
 
     async def _send_file(
         self,
@@ -254,7 +306,7 @@ class Outbox:
         filename: str,
         mime: str,
         transaction: str,
-    ) -> None:
+    ) -> str:
         keys: dict[str, Any] = {}
 
         async def upload() -> Response:
@@ -277,4 +329,4 @@ class Outbox:
             url=uploaded.content_uri,  # type: ignore[attr-defined]
             file_keys=keys if room.encrypted else None,
         )
-        await self._send_message(room, content, transaction)
+        return await self._send_message(room, content, transaction)

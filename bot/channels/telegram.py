@@ -40,9 +40,9 @@ from telegram import Update
 from telegram.error import BadRequest, InvalidToken, TelegramError
 
 from bot.channel import ChannelError, Dispatch, DownloadError
-from bot.channels.telegram_calls import acknowledge, post, register_menus
+from bot.channels.telegram_calls import acknowledge, edit, post, register_menus
 from bot.channels.telegram_client import JSON, AiohttpRequest, RawBot
-from bot.channels.telegram_convert import PLATFORM, ButtonData, parts_of, to_incoming
+from bot.channels.telegram_convert import PLATFORM, ButtonData, edit_of, parts_of, to_incoming
 from bot.channels.telegram_outbox import Limits, Outbox
 from bot.channels.telegram_polling import Poller
 from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
@@ -87,6 +87,8 @@ class TelegramChannel:
         )
         self.outbox = Outbox(limits)
         self.buttons = ButtonData()
+        # Edits waiting to be sent, by (chat, message): the newest text of each.
+        self._newest_edit: dict[tuple[str, str], Reply] = {}
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
         # Polling mode: our getUpdates loop and the task running it.
@@ -196,18 +198,59 @@ class TelegramChannel:
         await self.bot.shutdown()
         self._closed.set()
 
-    async def send(self, chat: ChatRef, reply: Reply) -> None:
+    async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
         """Deliver a reply (in several messages if long), paced and retried.
 
+        Returns the ids of the messages posted, in order. A reply with `edit` set is one
+        editMessageText instead, paced like a post (edits count against a group's limit too),
+        and returns the edited message's id; an edit that changes nothing is no error.
+
         Raises:
-            ChannelError: Telegram refused the message or it still failed after the retries.
+            ChannelError: Telegram refused the message or the edit, or it still failed after
+                the retries.
         """
+        group = chat.kind == ChatKind.GROUP
+        if reply.edit is not None:
+            return await self._edit(chat, reply.edit, reply)
+        ids: list[str] = []
         for part in parts_of(reply, self.buttons):
             call = partial(post, self.bot, int(chat.chat_id), part)
             try:
-                await self.outbox.deliver(chat.chat_id, call, group=chat.kind == ChatKind.GROUP)
+                ids.append(await self.outbox.deliver(chat.chat_id, call, group=group))
             except TelegramError as exc:
                 raise ChannelError(f"telegram: not delivered to {chat.key}: {exc}") from exc
+        return ids
+
+    async def _edit(self, chat: ChatRef, message_id: str, reply: Reply) -> list[str]:
+        """Edit a message; edits of one message waiting their turn collapse into the newest.
+
+        Twenty answers pressed in a hub within a minute would otherwise queue twenty edits of
+        the same post behind the group's limit of 20 messages a minute; only the last one shows.
+        """
+        if not message_id.isdigit():  # Telegram's message ids are positive integers
+            raise ChannelError(f"telegram: no message {message_id!r} to edit in {chat.key}")
+        key = (chat.chat_id, message_id)
+        queued = key in self._newest_edit
+        self._newest_edit[key] = reply
+        if queued:
+            return [message_id]  # the edit already waiting will carry this text
+        taken: list[Reply] = []
+
+        async def call() -> None:
+            # The newest text when the call goes out; a retry sends what the first try took,
+            # unless a newer one came meanwhile.
+            newest = self._newest_edit.pop(key, None) or (taken[-1] if taken else reply)
+            taken.append(newest)
+            await edit(self.bot, int(chat.chat_id), int(message_id), edit_of(newest, self.buttons))
+
+        try:
+            await self.outbox.deliver(chat.chat_id, call, group=chat.kind == ChatKind.GROUP)
+        except TelegramError as exc:
+            raise ChannelError(f"telegram: not edited in {chat.key}: {exc}") from exc
+        finally:
+            if not taken:  # never called (given up before): later edits must not wait on it
+                self._newest_edit.pop(key, None)
+        return [message_id]
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch an attachment's bytes by its file id; network errors and 5xx are retried.

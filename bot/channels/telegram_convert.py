@@ -11,7 +11,9 @@ Outgoing: a `Reply` becomes a list of `Part`s, each one Bot API call. Text is se
 (no `parse_mode`): nothing the bot says uses markup, so user content quoted back (answers,
 school names, captions) can never be taken for markup and needs no escaping, and Telegram can
 never refuse a message for broken entities. Long text is split at Telegram's 4096-character
-limit, preferring paragraph and line breaks.
+limit, preferring paragraph and line breaks. A reply that edits an earlier message becomes one
+`Part` too: its text (cut to one message's length, since an edit cannot add messages) and its
+buttons.
 """
 
 from __future__ import annotations
@@ -269,3 +271,16 @@ def parts_of(reply: Reply, buttons: ButtonData) -> list[Part]:
     markup = keyboard(reply.buttons, buttons)
     parts[-1] = Part(last.text, last.photo, last.document, last.filename, markup)
     return parts
+
+
+def edit_of(reply: Reply, buttons: ButtonData) -> Part:
+    """The one editMessageText that makes an earlier message say `reply` (its text and buttons).
+
+    An edited message cannot grow into several, so text longer than one message is cut at a
+    natural break and ends with an ellipsis; handlers keep such texts short. Media are not part
+    of an edit (`Reply.edit` names a text message).
+    """
+    text = reply.text
+    if units(text) > TEXT_LIMIT:
+        text = split_text(text, TEXT_LIMIT - 1)[0] + "…"
+    return Part(text, markup=keyboard(reply.buttons, buttons))
