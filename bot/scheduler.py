@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # Planning looks at every cluster; sending only at due rows, so it runs at every wake-up.
 PLAN_EVERY = timedelta(minutes=10)
 LAST_PASS = ("scheduler", "planned_at")
+# How long stopping waits for a wake-up that is still sending.
+STOP_WAIT = timedelta(seconds=30)
 
 
 @dataclass
@@ -123,12 +125,23 @@ class Scheduler:
         self._apscheduler.start()
 
     async def stop(self) -> None:
-        """Stop waking up; a wake-up in progress finishes first (its rows are marked by then)."""
+        """Stop waking up; a wake-up in progress finishes first (its rows are marked by then).
+
+        One still sending after `STOP_WAIT` (a chat paused by flood limits, a platform down) is
+        cancelled: its claimed rows' leases run out and the next process sends them.
+        """
+        if self._apscheduler is not None:
+            # Paused, not shut down yet: APScheduler's shutdown cancels the running wake-up.
+            self._apscheduler.pause()
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=STOP_WAIT.total_seconds())
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
-        if self._running:
-            await asyncio.wait(set(self._running))
 
     async def _safe_tick(self) -> None:
         task = asyncio.current_task()
@@ -145,6 +158,19 @@ class Scheduler:
             log.exception("the reminder scheduler failed; trying again at the next wake-up")
         finally:
             self._running.discard(task)  # type: ignore[arg-type]
+
+    def wake_soon(self) -> None:
+        """Wake up now, besides the interval (a handler planned something due at once)."""
+        if self._apscheduler is None:
+            return
+        self._apscheduler.add_job(
+            self._safe_tick,
+            "date",
+            run_date=self.clock(),
+            id="now",
+            replace_existing=True,
+            max_instances=1,
+        )
 
     async def _wake_for_next(self) -> None:
         """Ask for one extra wake-up when the next row falls due before the next interval."""
