@@ -317,7 +317,10 @@ def _build(shape: Shape, ids: _Ids, rng: random.Random) -> tuple[dict[type, list
                 {
                     "id": ids.take("meetings"),
                     "cluster_id": cid,
+                    "uid": f"bench-{c}-{term}@cluster-diary",
                     "scheduled_at": YEAR_START + timedelta(days=40 + 100 * term),
+                    "ends_at": YEAR_START + timedelta(days=40 + 100 * term, hours=2),
+                    "invited": [],
                     "place": f"School 1 of cluster {c}",
                     "agenda": _words(rng, 12),
                     "created_by": coordinator,

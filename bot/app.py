@@ -84,6 +84,7 @@ async def build_app(settings: Settings, channels: Mapping[str, Channel] | None =
         default_language=settings.default_language,
         interval_seconds=settings.reminder_check_seconds,
     )
+    dispatcher.wake = scheduler.wake_soon
     app = App(settings=settings, db=db, media=media, dispatcher=dispatcher, scheduler=scheduler)
     for channel in (channels or {}).values():
         app.add_channel(channel)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli_args import _cluster_ref, _text, _time_zone, _whole_number
+from bot.meeting_plan import parse_offsets
 from bot.rhythm import Calendar, input_points
 from storage.calendar import (
     CalendarError,
@@ -62,6 +63,19 @@ def _day(text: str) -> date:
         except ValueError:
             pass
     raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD")
+
+
+def _offsets(text: str) -> str:
+    try:
+        offsets = parse_offsets(text)
+    except ValueError as bad:
+        raise argparse.ArgumentTypeError(
+            f"{bad} is not a time before the meeting: write days, hours or minutes, "
+            'separated by commas, e.g. "7d,1d,1h"'
+        ) from None
+    if not offsets:
+        raise argparse.ArgumentTypeError('give at least one, e.g. "1d"')
+    return ",".join(label for label, _ in offsets)
 
 
 def _clock(text: str) -> str:
@@ -146,6 +160,11 @@ def add_calendar_parser(sub: Any) -> None:
         help="nudge a mentee school after this many days without an entry",
     )
     hours.add_argument("--timezone", type=_time_zone, help="IANA time zone name, Area/City")
+    hours.add_argument(
+        "--meeting-reminders",
+        type=_offsets,
+        help='how long before a meeting its reminders go, e.g. "7d,1d,1h" (days, hours, minutes)',
+    )
 
 
 # Output.
@@ -208,6 +227,7 @@ async def _show(session: AsyncSession, cluster: Cluster, start: date | None) -> 
         f"working days and hours: {_hours_text(cluster)}",
         f"rhythm: every {cluster.rhythm_weeks} weeks without terms; "
         f"nudge after {cluster.nudge_after_days} days without an entry",
+        f"meeting reminders before: {cluster.meeting_reminders}",
         "terms:",
         *_spans_lines(terms),
         "holidays:",
@@ -327,6 +347,7 @@ _HOURS_FIELDS = {
     "rhythm_weeks": "rhythm_weeks",
     "nudge_days": "nudge_after_days",
     "timezone": "timezone",
+    "meeting_reminders": "meeting_reminders",
 }
 
 
@@ -355,7 +376,9 @@ async def _hours(session: AsyncSession, cluster: Cluster, args: argparse.Namespa
     print(
         f"{cluster.name}: {_hours_text(cluster)} ({cluster.timezone}); "
         f"rhythm every {cluster.rhythm_weeks} weeks; "
-        f"nudge after {cluster.nudge_after_days} days" + ("" if changed else " (unchanged)")
+        f"nudge after {cluster.nudge_after_days} days; "
+        f"meeting reminders {cluster.meeting_reminders} before"
+        + ("" if changed else " (unchanged)")
     )
 
 
@@ -390,7 +413,7 @@ def _check(args: argparse.Namespace) -> None:
             raise ClusterError(
                 "nothing_to_change",
                 "give at least one of --days, --start, --end, --rhythm-weeks, --nudge-days, "
-                "--timezone",
+                "--timezone, --meeting-reminders",
             )
         if args.start is not None and args.end is not None and args.start >= args.end:
             raise ClusterError(

@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import meeting_delivery as meetings
 from bot.channel import Channel, ChannelError
 from bot.messages import Button, ChatKind, ChatRef, Reply
 from bot.rhythm import Calendar, allowed, next_allowed
@@ -30,6 +31,7 @@ from handlers.dates import say_day
 from prompts import Translator
 from storage.calendar import calendar_of
 from storage.db import Database
+from storage.meetings import record_post
 from storage.models import Cluster, Reminder, ReminderStatus
 from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES
 from storage.recipients import Recipients, recipients_of
@@ -50,6 +52,8 @@ class Decision:
     outcome: str = ""
     later: datetime | None = None
     messages: tuple[tuple[ChatRef, Reply], ...] = ()
+    # Told the platform ids of what was posted, per message, once the row is sent.
+    after: Callable[[list[list[str]]], Awaitable[None]] | None = None
 
 
 class _Marks:
@@ -179,16 +183,19 @@ class Delivery:
         return statuses
 
     async def _send(self, row: Reminder, decision: Decision) -> ReminderStatus:
-        delivered = 0
-        for chat, reply in decision.messages:
+        delivered: list[list[str]] = []
+        for n, (chat, reply) in enumerate(decision.messages):
             channel = self.channels.get(chat.platform)
             if channel is None:
                 continue
+            # Each message of a row has a key of its own, so no re-send is taken for another.
+            key = f"reminder:{row.key}" + (f":{n}" if n else "")
             try:
-                await channel.send(chat, replace(reply, key=f"reminder:{row.key}"))
-                delivered += 1
+                delivered.append(await channel.send(chat, replace(reply, key=key)))
             except ChannelError as exc:
                 log.warning("reminder %d not delivered to one chat: %s", row.id, exc)
+        if delivered and decision.after is not None:
+            await decision.after(delivered)
         return ReminderStatus.SENT if delivered else ReminderStatus.SKIPPED
 
     def _decide(
@@ -201,6 +208,11 @@ class Delivery:
     ) -> Decision:
         if row.expires_at is not None and now >= row.expires_at:
             return Decision(ReminderStatus.EXPIRED, "window closed before it could be sent")
+        meeting = known.meetings.get(row.meeting_id or 0)
+        if meetings.is_meeting(row):
+            why = meetings.no_longer(row, meeting)
+            if why is not None:
+                return Decision(ReminderStatus.SKIPPED, why)
         if row.person_id is None:
             return self._hub_post(row, cluster, calendar, known, now)
         person = known.people.get(row.person_id)
@@ -211,25 +223,32 @@ class Delivery:
             return Decision(ReminderStatus.SKIPPED, "no current consent")
         if person.reminders_stopped:
             return Decision(ReminderStatus.SKIPPED, "reminders stopped")
-        coordinating = row.kind == "behind"
-        roles = COORDINATOR_ROLES if coordinating else SCHOOL_ROLES
-        school = None if coordinating else row.school_id
-        if not known.holds(row.person_id, row.cluster_id, roles, school):
-            return Decision(ReminderStatus.SKIPPED, "no longer in the school or cluster")
+        if meeting is not None:
+            why = meetings.not_for(row, meeting, known)
+            if why is not None:
+                return Decision(ReminderStatus.SKIPPED, why)
+        else:
+            coordinating = row.kind == "behind"
+            roles = COORDINATOR_ROLES if coordinating else SCHOOL_ROLES
+            school = None if coordinating else row.school_id
+            if not known.holds(row.person_id, row.cluster_id, roles, school):
+                return Decision(ReminderStatus.SKIPPED, "no longer in the school or cluster")
         paused = person.reminders_paused_until
-        if paused is not None and paused > now:
+        if paused is not None and paused > now and row.kind not in meetings.UNPAUSED:
             return self._later(row, calendar, paused, "paused")
-        if not allowed(calendar, now):
+        if not allowed(calendar, now) and row.kind not in meetings.ANY_HOUR:
             return self._later(row, calendar, now, "outside working hours")
-        language = person.language or cluster.language or self.default_language
-        reply = self._text(row, Translator(language), known)
+        t = Translator(person.language or cluster.language or self.default_language)
         chats = [
             ChatRef(c.platform, c.chat_id, ChatKind.PRIVATE)
             for c in known.chats.get(row.person_id, [])
         ]
         if not chats:
             return Decision(ReminderStatus.SKIPPED, "no private chat")
-        return Decision(ReminderStatus.SENT, messages=tuple((c, reply) for c in chats))
+        sent = tuple(
+            (chat, reply) for chat in chats for reply in self._texts(row, t, cluster, known, chat)
+        )
+        return Decision(ReminderStatus.SENT, messages=sent)
 
     async def _cluster(self, session: AsyncSession, cluster_id: int) -> tuple[Cluster, Calendar]:
         if cluster_id not in self._clusters:
@@ -255,29 +274,52 @@ class Delivery:
         hub = known.hubs.get(int(row.payload.get("hub", 0)))
         if hub is None or hub.cluster_id != cluster.id:
             return Decision(ReminderStatus.SKIPPED, "hub chat unlinked")
-        if not allowed(calendar, now):
+        if not allowed(calendar, now) and row.kind not in meetings.ANY_HOUR:
             return self._later(row, calendar, now, "outside working hours")
         t = Translator(cluster.language or self.default_language)
         chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
-        return Decision(ReminderStatus.SENT, messages=((chat, self._text(row, t, known)),))
+        sent = tuple((chat, reply) for reply in self._texts(row, t, cluster, known, chat))
+        after = None
+        if row.kind == "meeting_hub" and row.payload.get("event") == "announced":
+            meeting_id, hub_id = row.meeting_id or 0, hub.id or 0
 
-    def _text(self, row: Reminder, t: Translator, known: Recipients) -> Reply:
-        """The message of a row, in the reader's language."""
+            async def after(posted: list[list[str]]) -> None:
+                # The first message is the post whose tally is edited as people answer.
+                async with self.db.session() as session:
+                    await record_post(
+                        session,
+                        meeting_id=meeting_id,
+                        hub_id=hub_id,
+                        platform=chat.platform,
+                        chat_id=chat.chat_id,
+                        message_id=posted[0][0],
+                    )
+
+        return Decision(ReminderStatus.SENT, messages=sent, after=after)
+
+    def _texts(
+        self, row: Reminder, t: Translator, cluster: Cluster, known: Recipients, chat: ChatRef
+    ) -> tuple[Reply, ...]:
+        """The messages of a row, in the reader's language."""
+        meeting = known.meetings.get(row.meeting_id or 0)
+        if meeting is not None:
+            return meetings.messages(row, t, cluster, meeting, known, platform=chat.platform)
         payload = row.payload
         found = known.schools.get(row.school_id) if row.school_id is not None else None
         school = found.name if found else ""
         add = (Button(t("reminders.add_button"), "/add"),)
         if row.kind == "input":
             closes = say_day(date.fromisoformat(payload["closes"]), t.language)
-            return Reply(t("reminders.input", school=school, closes=closes), buttons=add)
+            return (Reply(t("reminders.input", school=school, closes=closes), buttons=add),)
         if row.kind == "input_hub":
             closes = say_day(date.fromisoformat(payload["closes"]), t.language)
             schools = ", ".join(payload.get("schools", []))
-            return Reply(t("reminders.input_hub", schools=schools, closes=closes))
+            return (Reply(t("reminders.input_hub", schools=schools, closes=closes)),)
         if row.kind == "nudge":
-            return Reply(t("reminders.nudge", school=school, days=payload["days"]), buttons=add)
+            text = t("reminders.nudge", school=school, days=payload["days"])
+            return (Reply(text, buttons=add),)
         lines = [
             t("reminders.behind_line", school=s["school"], days=s["days"])
             for s in payload["schools"]
         ]
-        return Reply(t("reminders.behind", schools="\n".join(lines)))
+        return (Reply(t("reminders.behind", schools="\n".join(lines))),)

@@ -72,6 +72,8 @@ class Dispatcher:
     ) -> None:
         self.db = db
         self.clock = clock  # the one seam handlers read the time through (`ctx.now`)
+        # Called after a handler planned messages due now (set by the app to the scheduler's).
+        self.wake: Callable[[], None] | None = None
         self.settings = settings
         self.media = media
         self.table = table
@@ -142,7 +144,9 @@ class Dispatcher:
                 )
                 replies = await route(self.table, ctx)
                 session.add(state)  # written here, once: the state is not tracked until now
-                return replies
+            if ctx.wake and self.wake is not None:
+                self.wake()  # after the commit, so the rows it should send are there
+            return replies
         except ConsentRequired:
             # Rolled back whole: the conversation stays where it was, nothing half-written.
             t = Translator(self._language(language, msg))

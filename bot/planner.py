@@ -11,7 +11,8 @@ Kinds of rows:
 - `input_hub`: the same news in the cluster's hub chats, once per input point;
 - `nudge`: a school with no submitted entry for the nudge period — to its people who have not
   submitted anything in that period either, at most one a week each;
-- `behind`: one private summary a week to each coordinator of the schools that are behind.
+- `behind`: one private summary a week to each coordinator of the schools that are behind;
+- and each coming meeting's reminders and notes prompts (`bot.meeting_plan`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.meeting_plan import plan_meetings
 from bot.rhythm import Calendar, Window, current_window, input_points, next_allowed, window_of
 from storage.calendar import calendar_of
 from storage.clusters import hub_chats_of
@@ -58,7 +60,7 @@ async def plan_all(
     planned anyway so that delivery records them as expired.
     """
     clusters = (await session.exec(select(Cluster).order_by(col(Cluster.id)))).all()
-    added = 0
+    added = await plan_meetings(session, now=now, consent_version=consent_version)
     for cluster in clusters:
         added += await plan_cluster(
             session, cluster=cluster, now=now, consent_version=consent_version, last_pass=last_pass

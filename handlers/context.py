@@ -41,6 +41,9 @@ class Context:
     state: ConversationState
     t: Translator
     now: datetime = field(default_factory=utcnow)
+    # Set when the handler planned messages that are due now (a meeting announced): the
+    # dispatcher wakes the scheduler once the session is committed.
+    wake: bool = False
     _memberships: list[Membership] | None = None
 
     @property
@@ -68,6 +71,10 @@ class Context:
             self.state.rev += 1
         self.state.flow, self.state.step, self.state.data = "", "", {}
         self.state.updated_at = self.now
+
+    def wake_scheduler(self) -> None:
+        """Ask for the messages just planned to be sent now rather than at the next wake-up."""
+        self.wake = True
 
     def reload_strings(self) -> None:
         """Switch the translator to the person's (possibly just changed) language."""

@@ -13,9 +13,11 @@ reading takes milliseconds once a language is loaded.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time, get_timezone_name
 
 # Words for "next"/"this"/"coming" before (or, in Portuguese, "que vem" after) a weekday.
 NEXT_WORDS: dict[str, tuple[str, ...]] = {
@@ -30,6 +32,16 @@ NEXT_WORDS: dict[str, tuple[str, ...]] = {
 LOCALES = {"en": "en_GB"}
 ISO_DAY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 LONGEST = 80  # no date anyone types is longer; longer text is not worth a parser's time
+# A time of day: "15:00", "9:30", "15h30", "15h", "3pm", "3:30 pm". Dots are left out on
+# purpose: "20.01" is a date in Czech, Croatian and Hungarian, never a time.
+CLOCK = re.compile(
+    r"(?<![\d:])(?:(?P<h12>1[0-2]|0?[1-9])(?::(?P<m12>[0-5]\d))?\s*(?P<ampm>[ap])\.?m\.?"
+    r"|(?P<h>[01]?\d|2[0-3])\s*(?::|h)\s*(?P<m>[0-5]\d)?)(?![\d:])",
+    re.IGNORECASE,
+)
+# Words that join a day and a time ("at", "às", "alle", "om", "um", "v", "u", "o", "kl") and
+# are left hanging once the time is taken out.
+JOINERS = re.compile(r"(?:[\s,;-]|\b(?:at|às|as|a|alle|ore|om|um|v|u|o|kl|ob)\b)+$", re.IGNORECASE)
 
 
 def _read(text: str, language: str, today: date) -> date | None:
@@ -83,3 +95,74 @@ def locale_of(language: str) -> str:
 def say_day(day: date, language: str) -> str:
     """The date in words with its weekday, e.g. "Monday, 14 September 2026"."""
     return format_date(day, format="full", locale=locale_of(language))
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A day and a time of day read from text, and whatever followed them."""
+
+    day: date
+    clock: time
+    rest: str = ""
+
+
+def find_clock(text: str) -> tuple[time, int, int] | None:
+    """The first time of day in the text, with where it starts and ends; None if there is none."""
+    found = CLOCK.search(text)
+    if found is None:
+        return None
+    if found["ampm"]:
+        hour = int(found["h12"]) % 12 + (12 if found["ampm"].lower() == "p" else 0)
+        return time(hour, int(found["m12"] or 0)), found.start(), found.end()
+    return time(int(found["h"]), int(found["m"] or 0)), found.start(), found.end()
+
+
+def parse_moment(text: str, language: str, today: date, *, rest: bool = False) -> Typed | None:
+    """A day and a time typed in one go ("20/01/2027 15:00", "20 de janeiro às 15h").
+
+    With `rest`, the day and time come first and what follows is returned as `Typed.rest` (the
+    one-line form of /meeting, where a place follows); otherwise the time may stand anywhere.
+    None when either the day or the time cannot be read.
+    """
+    text = " ".join(text.split())
+    clock = find_clock(text)
+    if clock is None:
+        return None
+    moment, start, end = clock
+    before, after = text[:start], text[end:]
+    day_text = before if rest else f"{before} {after}"
+    day = parse_day(JOINERS.sub("", day_text.strip()), language, today)
+    if day is None:
+        return None
+    return Typed(day, moment, after.strip(" ,;-") if rest else "")
+
+
+def wall_clock(day: date, moment: time, zone: str) -> datetime | None:
+    """That day and time in the zone, as UTC; None when the clocks skip it (a DST change).
+
+    A time that happens twice (clocks going back) is taken the first time round.
+    """
+    local = datetime.combine(day, moment, tzinfo=ZoneInfo(zone))
+    there = local.astimezone(UTC)
+    if there.astimezone(ZoneInfo(zone)).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return there
+
+
+def say_moment(moment: datetime, zone: str, language: str) -> str:
+    """A moment in words in the zone, naming the zone and whether summer time applies.
+
+    For example "Wednesday, 20 January 2027, 15:00 (Western European Standard Time)".
+    """
+    local = moment.astimezone(ZoneInfo(zone))
+    locale = locale_of(language)
+    clock = format_time(local, format="short", locale=locale)
+    name = get_timezone_name(local, width="long", locale=locale)
+    return f"{say_day(local.date(), language)}, {clock} ({name})"
+
+
+def say_clock(moment: datetime, zone: str, language: str) -> str:
+    """Only the time of day of a moment in the zone, e.g. "15:00"."""
+    return format_time(
+        moment.astimezone(ZoneInfo(zone)), format="short", locale=locale_of(language)
+    )

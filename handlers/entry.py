@@ -288,12 +288,17 @@ async def _submit(ctx: Context, entry: DiaryEntry, choice: str) -> list[Reply]:
         detail={"visibility": choice},
     )
     school = await ctx.session.get(School, entry.school_id)
+    notes = ctx.data.get("notes")
     ctx.finish()
     done = ctx.t(
         "entry.submitted",
         section=ctx.t(f"sections.{entry.section}"),
         school=school.name if school else "",
     )
+    if notes:  # a meeting's notes, recorded school by school: back to the next school
+        from handlers.meeting_notes import back_from_entry  # it hands over to this flow
+
+        return [say(done), *await back_from_entry(ctx, notes, entry)]
     return [say(done, *menu(ctx))]
 
 

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from handlers import calendar, entry, focus, hub, onboarding, privacy, reminders, review
+from handlers import (
+    calendar,
+    entry,
+    focus,
+    hub,
+    meeting,
+    meeting_edit,
+    meeting_notes,
+    onboarding,
+    privacy,
+    reminders,
+    review,
+    rsvp,
+)
 from handlers.routing import Command, Flow, Needs, Table
 from prompts import Translator
 
@@ -24,6 +37,10 @@ def build_table() -> Table:
         "confirm": Command(focus.confirm),
         "privacy": Command(privacy.privacy, Needs.MEMBERSHIP),
         "reminders": Command(reminders.command, Needs.MEMBERSHIP),
+        "meeting": Command(meeting.command),
+        "meetings": Command(meeting_edit.command, Needs.MEMBERSHIP),
+        "rsvp": Command(rsvp.command, Needs.NOTHING, in_groups=True),
+        "notes": Command(meeting_notes.command),
         "hubcode": Command(hub.hub_code),
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
@@ -37,11 +54,14 @@ def build_table() -> Table:
         privacy.FLOW: Flow(privacy.handle, privacy.ask),
         calendar.FLOW: Flow(calendar.handle, calendar.ask),
         reminders.FLOW: Flow(reminders.handle, reminders.ask),
+        meeting.FLOW: Flow(meeting.handle, meeting.ask),
+        meeting_notes.FLOW: Flow(meeting_notes.handle, meeting_notes.ask),
     }
     return Table(
         commands=commands,
         flows=flows,
         fallback=onboarding.fallback,
+        reaction=rsvp.reaction,
         consent_version=onboarding.CONSENT_VERSION,
     )
 
@@ -52,6 +72,7 @@ MENU_COMMANDS = (
     "mine",
     "focus",
     "calendar",
+    "meetings",
     "reminders",
     "cancel",
     "language",

@@ -52,6 +52,8 @@ class Table:
     flows: Mapping[str, Flow]
     fallback: Handler
     consent_version: str
+    # A reaction to a message (a Matrix hub's way of answering a meeting post).
+    reaction: Handler | None = None
 
 
 def stamp(replies: list[Reply], rev: int) -> list[Reply]:
@@ -101,6 +103,9 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
         # Nothing of it reached us; the current step stays as it was.
         private = ctx.msg.chat.kind == ChatKind.PRIVATE
         return [say(ctx.t("errors.unreadable"))] if private else []
+    if ctx.msg.reaction is not None:
+        # Not a message: nothing of the conversation's state or offered choices applies.
+        return await table.reaction(ctx) if table.reaction is not None else []
     ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
     msg = ctx.msg
     if msg.button is not None and msg.button.startswith("/"):

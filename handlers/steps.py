@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.messages import Reply
-from handlers.context import Context
+from handlers.context import Context, say
 
 StepHandler = Callable[[Context], Awaitable[list[Reply]]]
 
@@ -33,3 +33,34 @@ async def run_step(
         ctx.finish()
         return []
     return await getattr(step, part)(ctx)
+
+
+@dataclass(frozen=True)
+class StepFlow:
+    """A flow that is a table of steps, ready for the router: `Flow(flow.handle, flow.ask)`.
+
+    `handle` takes the answer, then asks the question of the step the person is at now (none
+    once the flow has finished). A step raising `LookupError` — what it works on is gone, or no
+    longer theirs to change — ends the flow with the string `lost`.
+    """
+
+    name: str
+    steps: Mapping[str, Step]
+    lost: str
+
+    async def ask(self, ctx: Context) -> list[Reply]:
+        """Ask the current step's question (again, after a restart or a detour)."""
+        try:
+            return await run_step(self.steps, ctx, "ask")
+        except LookupError:
+            ctx.finish()
+            return [say(ctx.t(self.lost))]
+
+    async def handle(self, ctx: Context) -> list[Reply]:
+        """Take the answer to the current step, then ask the next step's question."""
+        try:
+            said = await run_step(self.steps, ctx, "handle")
+        except LookupError:
+            ctx.finish()
+            return [say(ctx.t(self.lost))]
+        return [*said, *(await self.ask(ctx) if ctx.state.flow == self.name else [])]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -22,6 +23,10 @@ def _created() -> Any:
 
 def _when() -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+def _meeting_uid() -> str:
+    return f"{uuid4()}@cluster-diary"
 
 
 def _json() -> Any:
@@ -105,6 +110,8 @@ class Cluster(SQLModel, table=True):
     rhythm_weeks: int = Field(default=6)
     # A mentee school with no submitted entry for this long is nudged.
     nudge_after_days: int = Field(default=42)
+    # How long before a meeting its reminders go, as "7d,1d,1h" (days, hours, minutes).
+    meeting_reminders: str = Field(default="7d,1d,1h", max_length=64)
     created_at: datetime = _created()
 
 
@@ -258,6 +265,8 @@ class DiaryEntry(SQLModel, table=True):
     updated_at: datetime = _created()
     submitted_at: datetime | None = _when()
     deleted_at: datetime | None = _when()
+    # The cluster meeting whose notes this is (meeting-notes entries recorded after one).
+    meeting_id: int | None = Field(default=None, foreign_key="meetings.id")
 
 
 class EvidenceItem(SQLModel, table=True):
@@ -326,18 +335,73 @@ class HubChat(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class MeetingStatus(StrEnum):
+    """Whether a meeting still stands."""
+
+    PLANNED = "planned"
+    CANCELLED = "cancelled"
+
+
+class Answer(StrEnum):
+    """A person's answer to a meeting invitation."""
+
+    COMING = "coming"
+    MAYBE = "maybe"
+    NOT_COMING = "not_coming"
+
+
 class Meeting(SQLModel, table=True):
-    """A cluster meeting (about once a term), planned or held."""
+    """A cluster meeting (about once a term), planned, held or cancelled.
+
+    `uid` and `sequence` are the calendar file's: the UID stays for the meeting's whole life
+    and every change people are told about raises the sequence, so their calendars update the
+    event they added instead of adding a second one. `invited` lists the invited schools' ids;
+    empty means every school of the cluster (one that joins later included).
+    """
 
     __tablename__ = "meetings"
     id: int | None = Field(default=None, primary_key=True)
     cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    uid: str = Field(default_factory=_meeting_uid, max_length=100, unique=True)
+    sequence: int = Field(default=0)
+    status: str = Field(default=MeetingStatus.PLANNED, max_length=16)
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
     place: str = Field(default="", max_length=300)
     agenda: str = Field(default="", sa_type=Text)
+    invited: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_by: int | None = Field(default=None, foreign_key="people.id")
     created_at: datetime = _created()
+    updated_at: datetime = _created()
+    # When its notes were recorded (the attendance and the schools' meeting-notes entries).
     held_at: datetime | None = _when()
+
+
+class MeetingAnswer(SQLModel, table=True):
+    """One person's RSVP to a meeting and, once recorded, whether they were there."""
+
+    __tablename__ = "meeting_answers"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    answer: str | None = Field(default=None, max_length=16)
+    attended: bool | None = Field(default=None)
+    updated_at: datetime = _created()
+
+
+class MeetingPost(SQLModel, table=True):
+    """A meeting's announcement as posted in one hub chat, so its tally can be edited there."""
+
+    __tablename__ = "meeting_posts"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    hub_id: int = Field(foreign_key="hub_chats.id")
+    platform: str = Field(max_length=32)
+    chat_id: str = Field(max_length=255)
+    message_id: str = Field(max_length=255)
+    created_at: datetime = _created()
 
 
 class ReminderStatus(StrEnum):

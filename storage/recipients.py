@@ -2,7 +2,8 @@
 
 Loaded for a whole claimed batch at once, in a handful of `IN` queries, so deciding whether each
 message may go costs no query of its own: who the people are, their newest consent answer,
-the roles they hold, their private chats, the schools and hub chats the rows name.
+the roles they hold, their private chats, the schools and hub chats the rows name, and the
+meetings they are about with everyone's answers and the invited schools.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ConsentRecord, HubChat, Person, Reminder, Role, School
+from storage.meetings import invites
+from storage.models import (
+    ConsentRecord,
+    HubChat,
+    Meeting,
+    MeetingAnswer,
+    Person,
+    Reminder,
+    Role,
+    School,
+)
 from storage.people import Contact, contacts, newest_consent_ids
 
 
@@ -29,6 +40,9 @@ class Recipients:
     chats: dict[int, list[Contact]] = field(default_factory=dict)
     schools: dict[int, School] = field(default_factory=dict)
     hubs: dict[int, HubChat] = field(default_factory=dict)
+    meetings: dict[int, Meeting] = field(default_factory=dict)
+    # every answer to those meetings, by meeting and person
+    answers: dict[int, dict[int, MeetingAnswer]] = field(default_factory=dict)
 
     def holds(
         self, person_id: int, cluster_id: int, roles: frozenset[str], school_id: int | None
@@ -39,12 +53,31 @@ class Recipients:
             for p, c, r, s in self.roles
         )
 
+    def invited(self, person_id: int, meeting: Meeting) -> bool:
+        """Whether the person is (still) invited to the meeting."""
+        return any(
+            p == person_id and c == meeting.cluster_id and invites(meeting, r, s)
+            for p, c, r, s in self.roles
+        )
+
 
 async def recipients_of(session: AsyncSession, rows: Sequence[Reminder]) -> Recipients:
     """Load what deciding and writing these rows' messages needs."""
     found = Recipients()
     person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
-    school_ids = sorted({r.school_id for r in rows if r.school_id is not None})
+    school_ids = {r.school_id for r in rows if r.school_id is not None}
+    meeting_ids = sorted({r.meeting_id for r in rows if r.meeting_id is not None})
+    if meeting_ids:
+        meetings = await session.exec(select(Meeting).where(col(Meeting.id).in_(meeting_ids)))
+        found.meetings = {m.id: m for m in meetings.all() if m.id is not None}
+        school_ids |= {s for m in found.meetings.values() for s in m.invited}
+        answers = await session.exec(
+            select(MeetingAnswer).where(col(MeetingAnswer.meeting_id).in_(meeting_ids))
+        )
+        by_meeting: dict[int, dict[int, MeetingAnswer]] = defaultdict(dict)
+        for answer in answers.all():
+            by_meeting[answer.meeting_id][answer.person_id] = answer
+        found.answers = dict(by_meeting)
     hub_ids = sorted({int(r.payload.get("hub", 0)) for r in rows if r.person_id is None})
     if person_ids:
         people = await session.exec(select(Person).where(col(Person.id).in_(person_ids)))
@@ -64,7 +97,7 @@ async def recipients_of(session: AsyncSession, rows: Sequence[Reminder]) -> Reci
             chats[contact.person_id].append(contact)
         found.chats = dict(chats)
     if school_ids:
-        schools = await session.exec(select(School).where(col(School.id).in_(school_ids)))
+        schools = await session.exec(select(School).where(col(School.id).in_(sorted(school_ids))))
         found.schools = {s.id: s for s in schools.all() if s.id is not None}
     if hub_ids:
         hubs = await session.exec(select(HubChat).where(col(HubChat.id).in_(hub_ids)))

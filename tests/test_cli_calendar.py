@@ -356,13 +356,16 @@ async def test_hours_change_working_days_hours_rhythm_nudge_and_time_zone(
     calendar: Run, db: Database, cluster: dict[str, int]
 ) -> None:
     the_cluster = cluster["cluster"]
-    everything = "--days 7123 --start 8:30 --end 16:00 --rhythm-weeks 4 --nudge-days 30"
+    everything = (
+        "--days 7123 --start 8:30 --end 16:00 --rhythm-weeks 4 --nudge-days 30"
+        " --meeting-reminders 2h,2d"
+    )
     changed = await ok(
         calendar, "hours", "--cluster", ZAGREB, *everything.split(), "--timezone", "Europe/Lisbon"
     )
     assert changed == [
         f"{ZAGREB}: Mon Tue Wed Sun, 08:30-16:00 (Europe/Lisbon); rhythm every 4 weeks; "
-        "nudge after 30 days"
+        "nudge after 30 days; meeting reminders 2d,2h before"
     ]
     now = await state(db)
     assert now["clusters"] == [(the_cluster, "Europe/Lisbon", "1237", "08:30", "16:00", 4, 30)]
@@ -379,6 +382,7 @@ async def test_hours_change_working_days_hours_rhythm_nudge_and_time_zone(
                 "rhythm_weeks": [6, 4],
                 "nudge_after_days": [42, 30],
                 "timezone": ["Europe/Zagreb", "Europe/Lisbon"],
+                "meeting_reminders": ["7d,1d,1h", "2d,2h"],
             },
         )
     ]
@@ -394,7 +398,7 @@ async def test_hours_change_working_days_hours_rhythm_nudge_and_time_zone(
     assert (await state(db))["clusters"][0][2:5] == ("1237", "08:30", "17:00")
     assert await ok(calendar, "hours", "--cluster", ZAGREB, "--end", "17:00") == [
         f"{ZAGREB}: Mon Tue Wed Sun, 08:30-17:00 (Europe/Lisbon); rhythm every 4 weeks; "
-        "nudge after 30 days (unchanged)"
+        "nudge after 30 days; meeting reminders 2d,2h before (unchanged)"
     ]
     assert len((await state(db))["audit"]) == 2
 
@@ -461,6 +465,8 @@ ERRORS = [
     (["hours", "--cluster", ZAGREB, "--rhythm-weeks", "0"], "argument --rhythm-weeks: must be"),
     (["hours", "--cluster", ZAGREB, "--nudge-days", "-1"], "argument --nudge-days: must be"),
     (["hours", "--cluster", ZAGREB, "--nudge-days", "x"], "'x' is not a whole number"),
+    (["hours", "--cluster", ZAGREB, "--meeting-reminders", "1w"], "1w is not a time before"),
+    (["hours", "--cluster", ZAGREB, "--meeting-reminders", ","], "give at least one"),
 ]
 
 

@@ -127,7 +127,11 @@ async def test_timestamps_come_back_as_aware_utc(db: Database) -> None:
     cluster_id, _ = await _cluster(db)
     lisbon_noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC) + timedelta(hours=0)
     async with db.session() as session:
-        meeting = Meeting(cluster_id=cluster_id, scheduled_at=lisbon_noon)
+        meeting = Meeting(
+            cluster_id=cluster_id,
+            scheduled_at=lisbon_noon,
+            ends_at=lisbon_noon + timedelta(hours=2),
+        )
         session.add(meeting)
         await session.flush()
         meeting_id = meeting.id

@@ -1,0 +1,84 @@
+"""A meeting's RSVP on Matrix: a reaction to the hub post counts, and the post is edited.
+
+The whole bot against a real Synapse, teachers as nio clients, in an encrypted hub room as
+Element makes them; the scheduler runs on a clock the test sets, so the announcement goes out
+when the test ticks it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.settings import Settings
+from storage.models import MeetingAnswer
+from tests.synapse import Synapse, synapse  # noqa: F401 (the fixture)
+from tests.test_matrix_e2e import (  # noqa: F401 (fixtures)
+    become_member,
+    codes_of,
+    keys_may_be_slow,
+    running,
+    settings,
+    teacher,
+)
+from tests.test_meetings import NOW, Clock, restarted
+
+pytestmark = pytest.mark.synapse
+
+
+async def test_a_reaction_in_the_hub_answers_and_the_post_shows_the_tally(
+    synapse: Synapse,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    clock = Clock(NOW)
+    async with (
+        running(settings) as bot,
+        teacher(synapse, tmp_path, "cora") as cora,
+        teacher(synapse, tmp_path, "ana") as ana,
+    ):
+        bot.app.dispatcher.clock = clock
+        codes = await codes_of(bot)
+        cora_dm = await cora.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(cora, cora_dm, codes["coordinator"])
+        ana_dm = await ana.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(ana, ana_dm, codes["contributor"])
+
+        await cora.say(cora_dm, "/hubcode")
+        code = (await cora.until(cora_dm, "/linkhub"))[-1].body.split("/linkhub", 1)[1].split()[0]
+        hub = await cora.room_with(
+            settings.matrix_user_id, encrypted=True, name="Demo hub", direct=False
+        )
+        await cora.client.room_invite(hub, ana.user_id)
+        await ana.client.join(hub)
+        await ana.wait_for(lambda: hub in ana.client.rooms)
+        await cora.say(hub, f"/linkhub {code}")
+        await cora.until(hub, "Demo Cluster")
+
+        await cora.say(cora_dm, "/meeting 20/01/2027 15:00 https://meet.example.org/north | focus")
+        review = (await cora.until(cora_dm, "Shall I announce"))[-1]
+        assert "1. Announce it" in review.body
+        await cora.say(cora_dm, "1")
+        await cora.until(cora_dm, "Scheduled for Wednesday, 20 January 2027, 15:00")
+        scheduler = restarted(bot.app, clock)
+        await scheduler.tick()
+        post = (await ana.until(hub, "Coming 0"))[-1]
+        assert "react to this message: 👍 coming" in post.body
+
+        await ana.react(hub, post.event_id, "👍")
+        assert "you are coming" in (await ana.until(ana_dm, "you are coming"))[-1].body
+        edit = (await ana.until(hub, "Coming 1 · maybe 0"))[-1]
+        assert edit.source["content"]["m.relates_to"] == {
+            "rel_type": "m.replace",
+            "event_id": post.event_id,
+        }
+        async with bot.app.db.session() as session:
+            (answer,) = (await session.exec(select(MeetingAnswer))).all()
+        assert answer.answer == "coming"
+        # Any other emoji is just a reaction: nothing is counted, nothing said.
+        await ana.react(hub, post.event_id, "🎉")
+        await cora.say(hub, "/help")
+        await cora.until(hub, "/help")
+        assert ana.pending(ana_dm) == 0
