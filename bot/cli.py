@@ -228,6 +228,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         await _with_db(settings, lambda db: _invite(db, args))
     elif args.command == "calendar":
         await _with_db(settings, calendar_work(args))
+    elif args.command == "digest":
+        from bot.cli_digest import digest_work  # the digest's drawing is not for other commands
+
+        await _with_db(settings, digest_work(args))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

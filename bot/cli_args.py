@@ -168,4 +168,7 @@ def parser() -> argparse.ArgumentParser:
     from bot.cli_calendar import add_calendar_parser  # here: it uses this module's types
 
     add_calendar_parser(sub)
+    from bot.cli_digest import add_digest_parser
+
+    add_digest_parser(sub)
     return parser

@@ -161,6 +161,12 @@ def add_calendar_parser(sub: Any) -> None:
     )
     hours.add_argument("--timezone", type=_time_zone, help="IANA time zone name, Area/City")
     hours.add_argument(
+        "--digest-day",
+        type=_whole_number(0, 7),
+        help="weekday of the weekly digest in the hub chats, 1 Monday to 7 Sunday, 0 none",
+    )
+    hours.add_argument("--digest-time", type=_clock, help="local time of the digest, HH:MM")
+    hours.add_argument(
         "--meeting-reminders",
         type=_offsets,
         help='how long before a meeting its reminders go, e.g. "7d,1d,1h" (days, hours, minutes)',
@@ -180,6 +186,12 @@ def _span_text(first: date, last: date) -> str:
 
 def _days_text(work_days: str) -> str:
     return " ".join(WEEKDAYS[int(c) - 1] for c in sorted(set(work_days)) if c in "1234567")
+
+
+def _digest_text(cluster: Cluster) -> str:
+    if not 1 <= cluster.digest_day <= 7:
+        return "none"
+    return f"{WEEKDAYS[cluster.digest_day - 1]} {cluster.digest_time}"
 
 
 def _hours_text(cluster: Cluster) -> str:
@@ -228,6 +240,7 @@ async def _show(session: AsyncSession, cluster: Cluster, start: date | None) -> 
         f"rhythm: every {cluster.rhythm_weeks} weeks without terms; "
         f"nudge after {cluster.nudge_after_days} days without an entry",
         f"meeting reminders before: {cluster.meeting_reminders}",
+        f"weekly digest: {_digest_text(cluster)}",
         "terms:",
         *_spans_lines(terms),
         "holidays:",
@@ -348,6 +361,8 @@ _HOURS_FIELDS = {
     "nudge_days": "nudge_after_days",
     "timezone": "timezone",
     "meeting_reminders": "meeting_reminders",
+    "digest_day": "digest_day",
+    "digest_time": "digest_time",
 }
 
 
@@ -377,8 +392,8 @@ async def _hours(session: AsyncSession, cluster: Cluster, args: argparse.Namespa
         f"{cluster.name}: {_hours_text(cluster)} ({cluster.timezone}); "
         f"rhythm every {cluster.rhythm_weeks} weeks; "
         f"nudge after {cluster.nudge_after_days} days; "
-        f"meeting reminders {cluster.meeting_reminders} before"
-        + ("" if changed else " (unchanged)")
+        f"meeting reminders {cluster.meeting_reminders} before; "
+        f"weekly digest {_digest_text(cluster)}" + ("" if changed else " (unchanged)")
     )
 
 
@@ -413,7 +428,7 @@ def _check(args: argparse.Namespace) -> None:
             raise ClusterError(
                 "nothing_to_change",
                 "give at least one of --days, --start, --end, --rhythm-weeks, --nudge-days, "
-                "--timezone, --meeting-reminders",
+                "--timezone, --meeting-reminders, --digest-day, --digest-time",
             )
         if args.start is not None and args.end is not None and args.start >= args.end:
             raise ClusterError(

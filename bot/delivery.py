@@ -23,6 +23,7 @@ from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import digest_plan
 from bot import meeting_delivery as meetings
 from bot.channel import Channel, ChannelError
 from bot.messages import Button, ChatKind, ChatRef, Reply
@@ -39,6 +40,9 @@ from storage.reminders import claim_due, finish_many, postpone
 
 log = logging.getLogger(__name__)
 
+# Kinds that go whatever the working hours: news of a meeting, a reminder an hour before it,
+# and the digest at the moment its coordinators chose.
+ANY_HOUR = meetings.ANY_HOUR | {"digest"}
 BATCH = 100
 # Sends in flight at once: enough to keep the outboxes' pace, few enough to stay polite.
 PARALLEL = 16
@@ -52,7 +56,8 @@ class Decision:
     outcome: str = ""
     later: datetime | None = None
     messages: tuple[tuple[ChatRef, Reply], ...] = ()
-    # Told the platform ids of what was posted, per message, once the row is sent.
+    # Told the platform ids posted for each message (empty where one failed) once the row is
+    # sent; what it does must not decide whether the row counts as sent.
     after: Callable[[list[list[str]]], Awaitable[None]] | None = None
 
 
@@ -155,8 +160,38 @@ class Delivery:
         decided = []
         for row in rows:
             cluster, calendar = await self._cluster(session, row.cluster_id)
-            decided.append((row, self._decide(row, cluster, calendar, known, now)))
+            decision = self._decide(row, cluster, calendar, known, now)
+            if row.kind == "digest" and decision.status == ReminderStatus.SENT:
+                # Written only now that it may go: it covers everything up to this moment.
+                decision = await self._digest(session, row, cluster, calendar, known, now)
+            decided.append((row, decision))
         return decided
+
+    async def _digest(
+        self,
+        session: AsyncSession,
+        row: Reminder,
+        cluster: Cluster,
+        calendar: Calendar,
+        known: Recipients,
+        now: datetime,
+    ) -> Decision:
+        if digest_plan.moved_on(row, calendar, cluster):
+            return Decision(ReminderStatus.SKIPPED, "the digest's day or time changed")
+        hub = known.hubs[int(row.payload["hub"])]
+        chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
+        replies = await digest_plan.written(
+            session, cluster, chat, language=self.default_language, now=now
+        )
+        if not replies:
+            return Decision(ReminderStatus.SKIPPED, "nothing new to report")
+
+        async def after(_: list[list[str]]) -> None:
+            await digest_plan.remember(self.db, chat, now)
+
+        return Decision(
+            ReminderStatus.SENT, messages=tuple((chat, r) for r in replies), after=after
+        )
 
     async def _settle_unsent(
         self, session: AsyncSession, decided: list[tuple[Reminder, Decision]], now: datetime
@@ -183,20 +218,25 @@ class Delivery:
         return statuses
 
     async def _send(self, row: Reminder, decision: Decision) -> ReminderStatus:
-        delivered: list[list[str]] = []
+        # The ids posted for each message, in order; empty for a message that did not go.
+        posted: list[list[str]] = []
         for n, (chat, reply) in enumerate(decision.messages):
             channel = self.channels.get(chat.platform)
-            if channel is None:
-                continue
+            ids: list[str] = []
             # Each message of a row has a key of its own, so no re-send is taken for another.
             key = f"reminder:{row.key}" + (f":{n}" if n else "")
             try:
-                delivered.append(await channel.send(chat, replace(reply, key=key)))
+                if channel is not None:
+                    ids = await channel.send(chat, replace(reply, key=key))
             except ChannelError as exc:
                 log.warning("reminder %d not delivered to one chat: %s", row.id, exc)
-        if delivered and decision.after is not None:
-            await decision.after(delivered)
-        return ReminderStatus.SENT if delivered else ReminderStatus.SKIPPED
+            posted.append(ids)
+        if any(posted) and decision.after is not None:
+            try:
+                await decision.after(posted)
+            except Exception:  # what was sent stays sent: the row must still be marked
+                log.exception("reminder %d: the step after sending failed", row.id)
+        return ReminderStatus.SENT if any(posted) else ReminderStatus.SKIPPED
 
     def _decide(
         self,
@@ -221,7 +261,7 @@ class Delivery:
         consent = known.consents.get(row.person_id)
         if consent is None or not consent.grants(self.consent_version):
             return Decision(ReminderStatus.SKIPPED, "no current consent")
-        if person.reminders_stopped:
+        if person.reminders_stopped and row.kind not in meetings.UNPAUSED:
             return Decision(ReminderStatus.SKIPPED, "reminders stopped")
         if meeting is not None:
             why = meetings.not_for(row, meeting, known)
@@ -236,7 +276,7 @@ class Delivery:
         paused = person.reminders_paused_until
         if paused is not None and paused > now and row.kind not in meetings.UNPAUSED:
             return self._later(row, calendar, paused, "paused")
-        if not allowed(calendar, now) and row.kind not in meetings.ANY_HOUR:
+        if not allowed(calendar, now) and row.kind not in ANY_HOUR:
             return self._later(row, calendar, now, "outside working hours")
         t = Translator(person.language or cluster.language or self.default_language)
         chats = [
@@ -274,8 +314,10 @@ class Delivery:
         hub = known.hubs.get(int(row.payload.get("hub", 0)))
         if hub is None or hub.cluster_id != cluster.id:
             return Decision(ReminderStatus.SKIPPED, "hub chat unlinked")
-        if not allowed(calendar, now) and row.kind not in meetings.ANY_HOUR:
+        if not allowed(calendar, now) and row.kind not in ANY_HOUR:
             return self._later(row, calendar, now, "outside working hours")
+        if row.kind == "digest":
+            return Decision(ReminderStatus.SENT)  # written by `_digest`
         t = Translator(cluster.language or self.default_language)
         chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
         sent = tuple((chat, reply) for reply in self._texts(row, t, cluster, known, chat))
@@ -285,6 +327,8 @@ class Delivery:
 
             async def after(posted: list[list[str]]) -> None:
                 # The first message is the post whose tally is edited as people answer.
+                if not posted[0]:
+                    return
                 async with self.db.session() as session:
                     await record_post(
                         session,

@@ -20,12 +20,14 @@ from handlers.meeting_text import (
     tally_text,
 )
 from prompts import Translator
+from storage.meetings import tally
 from storage.models import Answer, Cluster, Meeting, MeetingStatus, Reminder
+from storage.people import COORDINATOR_ROLES
 from storage.recipients import Recipients
 
 # The kinds that may go outside working hours.
 ANY_HOUR = frozenset({"meeting_news", "meeting_hub", "meeting_remind"})
-# The kinds sent whether or not the person paused their reminders: news, not reminders.
+# The kinds sent whether or not the person paused or stopped reminders: news, not reminders.
 UNPAUSED = frozenset({"meeting_news", "meeting_hub"})
 
 
@@ -40,6 +42,10 @@ def no_longer(row: Reminder, meeting: Meeting | None) -> str | None:
         return "meeting gone"
     payload = row.payload
     if row.kind in UNPAUSED:
+        if payload.get("event") == "announced":
+            # Written from the meeting as it is now, so a change since does not make it wrong.
+            cancelled = meeting.status == MeetingStatus.CANCELLED
+            return "meeting cancelled" if cancelled else None
         return None if payload.get("sequence") == meeting.sequence else "meeting changed again"
     if meeting.status == MeetingStatus.CANCELLED:
         return "meeting cancelled"
@@ -57,7 +63,8 @@ def not_for(row: Reminder, meeting: Meeting, known: Recipients) -> str | None:
     """Why this person should not get the row (None when they should)."""
     assert row.person_id is not None
     if row.kind == "meeting_notes":
-        return None  # whoever scheduled it records the notes, whatever their role now
+        coordinating = known.holds(row.person_id, meeting.cluster_id, COORDINATOR_ROLES, None)
+        return None if coordinating else "no longer coordinates the cluster"
     if not known.invited(row.person_id, meeting):
         return "no longer invited"
     if row.kind == "meeting_remind":
@@ -72,8 +79,7 @@ def _schools(meeting: Meeting, known: Recipients) -> list[str]:
 
 
 def _counts(meeting: Meeting, known: Recipients) -> Counter[str]:
-    answers = known.answers.get(meeting.id or 0, {})
-    return Counter(a.answer for a in answers.values() if a.answer)
+    return tally(known.answers.get(meeting.id or 0, {}))
 
 
 def messages(

@@ -30,6 +30,8 @@ from storage.people import reachable
 from storage.reminders import plan
 
 NOTES_AGAIN = timedelta(days=2)
+# A reminder planned this late after its moment still goes (planning runs every 10 minutes).
+LATE = timedelta(minutes=15)
 # Meetings whose notes prompts may still be due: those that ended less than this ago.
 NOTES_HORIZON = NOTES_AGAIN + timedelta(days=1)
 OFFSET = re.compile(r"(\d{1,3})\s*([dhm])")
@@ -107,7 +109,10 @@ async def plan_news(
         people = await invitees(session, meeting=meeting)
     else:
         people = sorted(await answers_of(session, meeting_id=meeting.id))
-    people = await reachable(session, person_ids=people, consent_version=consent_version)
+    # News of a meeting is not a reminder: it reaches people who stopped their reminders too.
+    people = await reachable(
+        session, person_ids=people, consent_version=consent_version, reminders=False
+    )
     topic = f"meeting:{meeting.id}:news:{meeting.sequence}"
     rows = await _hub_rows(session, meeting, "meeting_hub", topic, now, now)
     rows += [
@@ -140,8 +145,10 @@ async def plan_meeting(
         offsets = []  # the CLI refuses such a setting; an odd one in the database sends none
     for label, before in offsets:
         due = _before(meeting.scheduled_at, before, cluster.timezone)
-        if due <= meeting.updated_at:
-            continue  # its moment had passed when the meeting was set (or moved) to this time
+        if due <= max(meeting.updated_at, now - LATE):
+            # Its moment had passed when the meeting was set (or moved) to this time, or before
+            # this person was invited or this hub linked: one reminder is not several at once.
+            continue
         topic = f"meeting:{meeting.id}:remind:{start}:{label}"
         planned = await _hub_rows(session, meeting, "meeting_remind", topic, due, now)
         planned += [

@@ -128,6 +128,10 @@ class Button:
 
     label: str
     data: str
+    # A command meant for the person's private chat with the bot, offered in a group: Telegram
+    # makes it a link that opens that chat and starts the command; channels that cannot open
+    # a private chat leave it out in groups (the text says where to send the command).
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ Kinds of rows:
 - `nudge`: a school with no submitted entry for the nudge period — to its people who have not
   submitted anything in that period either, at most one a week each;
 - `behind`: one private summary a week to each coordinator of the schools that are behind;
+- `digest`: the weekly digest in each hub chat (`bot.digest_plan`);
 - and each coming meeting's reminders and notes prompts (`bot.meeting_plan`).
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.digest_plan import digest_rows
 from bot.meeting_plan import plan_meetings
 from bot.rhythm import Calendar, Window, current_window, input_points, next_allowed, window_of
 from storage.calendar import calendar_of
@@ -109,6 +111,7 @@ async def plan_cluster(
             behind.append((school, idle))
             rows += await _nudges(session, calendar, cluster, school, people, now, idle)
     rows += await _hub_notes(session, calendar, cluster, opened, now)
+    rows += await digest_rows(session, calendar, cluster, now)
     if behind:
         coordinators = await reachable(
             session,

@@ -14,12 +14,13 @@ the question of the step the person is now at (none once the flow has finished).
 from __future__ import annotations
 
 from bot.messages import Button, Reply
+from handlers import calendar_digest as digest
 from handlers import calendar_edit as edit
 from handlers.calendar_show import FLOW, access_to, clusters_of, open_calendar, render
 from handlers.context import Context, say
 from handlers.steps import Step, run_step
 
-COORDINATOR_ACTIONS = ("term", "holiday", "points", "remove")
+COORDINATOR_ACTIONS = ("term", "holiday", "points", "remove", "digest")
 
 
 async def command(ctx: Context) -> list[Reply]:
@@ -76,7 +77,13 @@ async def take_menu(ctx: Context) -> list[Reply]:
     elif action == "remove" and not await edit.spans_of(ctx):
         return [say(ctx.t("calendar.nothing_to_remove"))]
     else:
-        first_step = {"term": "name", "holiday": "name", "points": "scope", "remove": "remove"}
+        first_step = {
+            "term": "name",
+            "holiday": "name",
+            "points": "scope",
+            "remove": "remove",
+            "digest": "digest_day",
+        }
         ctx.goto(FLOW, first_step[action], action=action)
     return []
 
@@ -94,6 +101,8 @@ STEPS: dict[str, Step] = {
     "points_ok": Step(ask=edit.ask_points_ok, handle=edit.take_points_ok),
     "remove": Step(ask=edit.ask_remove, handle=edit.take_remove),
     "remove_ok": Step(ask=edit.ask_remove_ok, handle=edit.take_remove_ok),
+    "digest_day": Step(ask=digest.ask_day, handle=digest.take_day),
+    "digest_time": Step(ask=digest.ask_time, handle=digest.take_time),
 }
 
 

@@ -44,7 +44,7 @@ class Access:
         """Whether they may take `action` (for `school_id`, when setting input points)."""
         if action == "menu":
             return self.may_change
-        if action in ("term", "holiday", "remove"):
+        if action in ("term", "holiday", "remove", "digest"):
             return self.coordinator
         if action == "points":
             if school_id is None:
@@ -115,6 +115,14 @@ def _source(ctx: Context, calendar: Calendar, school: School | None) -> str:
     return ctx.t("calendar.source_rhythm", weeks=calendar.rhythm_weeks)
 
 
+def digest_line(ctx: Context, cluster: Cluster) -> str:
+    """The weekly digest's moment, e.g. "Weekly digest in the hub: Friday, 15:00", or none."""
+    if not 1 <= cluster.digest_day <= 7:
+        return ctx.t("calendar.digest_none")
+    day = get_day_names("wide", locale=locale_of(ctx.t.language))[cluster.digest_day - 1]
+    return ctx.t("calendar.digest", day=day, time=cluster.digest_time)
+
+
 async def render(ctx: Context, access: Access) -> str:
     """The cluster's calendar as the person should see it."""
     cluster, school = access.cluster, access.school
@@ -131,6 +139,7 @@ async def render(ctx: Context, access: Access) -> str:
             start=clock.format(calendar.work_start),
             end=clock.format(calendar.work_end),
         ),
+        digest_line(ctx, cluster),
         "",
         ctx.t("calendar.terms"),
         *(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.messages import Attachment, Button, Incoming, Reply
+from bot.messages import Attachment, Button, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
 from prompts import Translator
 from storage.guard import consents
@@ -110,6 +110,18 @@ class Context:
     def choice(self, label_key: str, value: str, **values: object) -> Button:
         """A button whose label is the translated string `label_key`."""
         return Button(self.t(label_key, **values), value)
+
+
+def privately(ctx: Context, reply: Reply) -> Reply:
+    """A reply meant for the person alone, sent privately when it comes from a group chat.
+
+    It goes to their private chat with the bot on that platform when there is one, and to the
+    group otherwise, as the only way to reach them.
+    """
+    private = ctx.identity.private_chat_id
+    if ctx.msg.chat.kind == ChatKind.GROUP and private:
+        return reply.to(ChatRef(ctx.msg.chat.platform, private, ChatKind.PRIVATE))
+    return reply
 
 
 def say(text: str, *buttons: Button, expects_text: bool = False) -> Reply:

@@ -44,12 +44,12 @@ CLOCK = re.compile(
 JOINERS = re.compile(r"(?:[\s,;-]|\b(?:at|às|as|a|alle|ore|om|um|v|u|o|kl|ob)\b)+$", re.IGNORECASE)
 
 
-def _read(text: str, language: str, today: date) -> date | None:
+def _read(text: str, language: str, today: date, prefer: str) -> date | None:
     import dateparser  # slow to import; see the module docstring
 
     settings = {
         "DATE_ORDER": "DMY",
-        "PREFER_DATES_FROM": "future",
+        "PREFER_DATES_FROM": prefer,
         "RELATIVE_BASE": datetime.combine(today, time(12)),
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
@@ -63,14 +63,16 @@ def _without_next(text: str, language: str) -> str:
     return " ".join(re.sub(pattern, " ", text, flags=re.IGNORECASE).split())
 
 
-def parse_day(text: str, language: str, today: date) -> date | None:
+def parse_day(text: str, language: str, today: date, *, past: bool = False) -> date | None:
     """The day a person typed, or None when the text is no date.
 
     Args:
         text: what they typed: "14/09/2026", "14 setembro 2026", "next Monday", "2026-09-14".
         language: their language code (en, pt, cs, hr, hu, it, nl); day-first in all of them.
         today: the day relative dates count from (in the cluster's time zone).
+        past: a date without a year (or a bare weekday) is the last one, not the coming one.
     """
+    prefer = "past" if past else "future"
     text = " ".join(text.split())
     if not text or len(text) > LONGEST:
         return None
@@ -79,11 +81,11 @@ def parse_day(text: str, language: str, today: date) -> date | None:
             return date(*(int(part) for part in text.split("-")))
         except ValueError:
             return None
-    found = _read(text, language, today)
+    found = _read(text, language, today, prefer)
     if found is None:
         shorter = _without_next(text, language)
         if shorter and shorter != text:
-            found = _read(shorter, language, today)
+            found = _read(shorter, language, today, prefer)
     return found
 
 

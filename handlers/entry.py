@@ -9,6 +9,9 @@ answer is written to it as it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from bot.messages import Button, Reply
 from handlers.context import Context, confirm, say
 from handlers.evidence import link_in, take_evidence
@@ -33,6 +36,10 @@ from storage.models import DiaryEntry, EntryStatus, School, SchoolKind, Visibili
 from storage.people import audit
 
 FLOW = "entry"
+# Flows that hand a walk-through over and take the person back once the entry is submitted:
+# the draft key they leave their place under, and what then runs (registered by each flow).
+Resume = Callable[[Context, dict[str, Any], DiaryEntry], Awaitable[list[Reply]]]
+AFTER_SUBMIT: dict[str, Resume] = {}
 
 
 async def _schools(ctx: Context) -> list[School]:
@@ -288,17 +295,17 @@ async def _submit(ctx: Context, entry: DiaryEntry, choice: str) -> list[Reply]:
         detail={"visibility": choice},
     )
     school = await ctx.session.get(School, entry.school_id)
-    notes = ctx.data.get("notes")
+    # A walk-through started by another flow (a meeting's notes) goes back to it afterwards.
+    then = next(((key, ctx.data[key]) for key in AFTER_SUBMIT if ctx.data.get(key)), None)
     ctx.finish()
     done = ctx.t(
         "entry.submitted",
         section=ctx.t(f"sections.{entry.section}"),
         school=school.name if school else "",
     )
-    if notes:  # a meeting's notes, recorded school by school: back to the next school
-        from handlers.meeting_notes import back_from_entry  # it hands over to this flow
-
-        return [say(done), *await back_from_entry(ctx, notes, entry)]
+    if then is not None:
+        key, back = then
+        return [say(done), *await AFTER_SUBMIT[key](ctx, back, entry)]
     return [say(done, *menu(ctx))]
 
 

@@ -24,7 +24,7 @@ from handlers.context import Context, say
 from handlers.dates import parse_moment, say_moment, wall_clock
 from handlers.meeting_changes import FLOW, coordinated, tell
 from handlers.meeting_text import details
-from handlers.steps import Step, StepFlow
+from handlers.steps import Gone, Step, StepFlow
 from storage.clusters import schools_of
 from storage.meetings import AGENDA_LIMIT, PLACE_LIMIT, create_meeting
 from storage.models import Cluster, Meeting, School
@@ -37,6 +37,7 @@ async def command(ctx: Context) -> list[Reply]:
     clusters = await coordinated(ctx)
     if not clusters:
         return [say(ctx.t("meetings.coordinators_only"))]
+    ctx.finish()  # a new meeting: nothing of an earlier /meetings change carries over
     if len(clusters) > 1:  # the one line, if given, is read once the cluster is chosen
         ctx.goto(FLOW, "cluster", line=ctx.msg.argument)
         return await ask(ctx)
@@ -70,7 +71,7 @@ async def _one_line(ctx: Context, text: str) -> list[Reply]:
 async def _cluster(ctx: Context) -> Cluster:
     cluster = (await coordinated(ctx)).get(ctx.data.get("cluster_id"))  # type: ignore[arg-type]
     if cluster is None:
-        raise LookupError("no longer coordinates the cluster")
+        raise Gone("no longer coordinates the cluster")
     return cluster
 
 
@@ -116,15 +117,27 @@ async def take_cluster(ctx: Context) -> list[Reply]:
     return await _one_line(ctx, ctx.data["line"]) if ctx.data.get("line") else []
 
 
+def _asked(ctx: Context, text: str, now: str | None, *buttons: Button) -> list[Reply]:
+    """A question, with what the meeting has now and "Keep it" first when it is being changed."""
+    if now is None:
+        return [say(text, *buttons, expects_text=True)]
+    shown = f"{text}\n\n{ctx.t('meetings.now', value=now or '—')}"
+    return [say(shown, ctx.choice("meetings.keep", "keep"), *buttons, expects_text=True)]
+
+
 async def ask_when(ctx: Context) -> list[Reply]:
     """When: a day and a time, typed."""
     cluster = await _cluster(ctx)
     text = ctx.t("meetings.ask_when", example=ctx.t("meetings.example_when"), zone=cluster.timezone)
-    return [say(text, expects_text=True)]
+    meeting = await edit.changing(ctx)
+    now = say_moment(meeting.scheduled_at, cluster.timezone, ctx.t.language) if meeting else None
+    return _asked(ctx, text, now)
 
 
 async def take_when(ctx: Context) -> list[Reply]:
     """Read the day and time, and ask whether that is the moment meant (said in words)."""
+    if ctx.msg.button == "keep" and await edit.changing(ctx):
+        return edit.kept(ctx)
     ctx.goto(FLOW, "when")
     text = ctx.msg.text.strip()
     if ctx.msg.button is not None or not text:
@@ -166,11 +179,14 @@ async def take_when_ok(ctx: Context) -> list[Reply]:
 async def ask_place(ctx: Context) -> list[Reply]:
     """Where: an address, a school, or a video link; the cluster's schools are shortcuts."""
     buttons = [Button(s.name[:60], f"school:{s.id}") for s in await _schools(ctx)]
-    return [say(ctx.t("meetings.ask_place"), *buttons, expects_text=True)]
+    meeting = await edit.changing(ctx)
+    return _asked(ctx, ctx.t("meetings.ask_place"), meeting and meeting.place, *buttons)
 
 
 async def take_place(ctx: Context) -> list[Reply]:
     """Keep the place (typed, or a school picked)."""
+    if ctx.msg.button == "keep" and await edit.changing(ctx):
+        return edit.kept(ctx)
     place = " ".join(ctx.msg.text.split())
     if ctx.msg.button is not None:
         cluster = await _cluster(ctx)
@@ -190,13 +206,19 @@ async def take_place(ctx: Context) -> list[Reply]:
 
 
 async def ask_agenda(ctx: Context) -> list[Reply]:
-    """The agenda, optional."""
-    skip = ctx.choice("entry.skip", "skip")
-    return [say(ctx.t("meetings.ask_agenda"), skip, expects_text=True)]
+    """The agenda, optional (when changing one: keep it, or none any more)."""
+    meeting = await edit.changing(ctx)
+    if meeting is None:
+        skip = ctx.choice("entry.skip", "skip")
+        return [say(ctx.t("meetings.ask_agenda"), skip, expects_text=True)]
+    none = ctx.choice("meetings.no_agenda", "skip")
+    return _asked(ctx, ctx.t("meetings.ask_agenda"), meeting.agenda, none)
 
 
 async def take_agenda(ctx: Context) -> list[Reply]:
     """Keep the agenda (or none)."""
+    if ctx.msg.button == "keep" and await edit.changing(ctx):
+        return edit.kept(ctx)
     agenda = "" if ctx.msg.button == "skip" else ctx.msg.text.strip()
     if ctx.msg.button not in (None, "skip") or (ctx.msg.button is None and not agenda):
         return [say(ctx.t("errors.empty"))]

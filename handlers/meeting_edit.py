@@ -12,11 +12,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Reply
+from handlers import meeting_notes
 from handlers.context import Context, say
 from handlers.dates import say_clock, say_day, say_moment
 from handlers.meeting_changes import FLOW, coordinated, meeting_of, member_of, school_names, tell
 from handlers.meeting_text import details, tally_text
-from handlers.steps import Step
+from handlers.steps import Gone, Step
 from storage.meetings import answers_of, meetings_of, tally
 from storage.models import Cluster, Meeting, MeetingStatus
 
@@ -25,6 +26,7 @@ SHOWN = 8
 
 async def command(ctx: Context) -> list[Reply]:
     """/meetings: upcoming and past meetings; coordinators pick one to change."""
+    ctx.finish()
     clusters = await member_of(ctx)
     ids = list(clusters)
     coming = await meetings_of(
@@ -73,8 +75,19 @@ async def _line(ctx: Context, meeting: Meeting) -> str:
 async def _meeting(ctx: Context) -> tuple[Meeting, Cluster]:
     found = await meeting_of(ctx, ctx.data.get("meeting_id"), to_change=True)
     if found is None:
-        raise LookupError("not a meeting this person may change")
+        raise Gone("not a meeting this person may change")
     return found
+
+
+async def changing(ctx: Context) -> Meeting | None:
+    """The meeting being changed, when the scheduling steps serve a change (None otherwise)."""
+    return (await _meeting(ctx))[0] if ctx.data.get("meeting_id") else None
+
+
+def kept(ctx: Context) -> list[Reply]:
+    """Back to the meeting's changes, this part as it was."""
+    ctx.goto(FLOW, "actions")
+    return [say(ctx.t("meetings.unchanged"))]
 
 
 async def ask_pick(ctx: Context) -> list[Reply]:
@@ -124,9 +137,7 @@ async def take_actions(ctx: Context) -> list[Reply]:
         ctx.finish()
         return [say(ctx.t("calendar.closed"))]
     if choice == "notes" and ended:
-        from handlers.meeting_notes import begin  # the notes flow hands back to /meetings
-
-        return await begin(ctx, meeting)
+        return await meeting_notes.begin(ctx, meeting)
     if choice in ("when", "place", "agenda", "cancel") and not ended:
         ctx.goto(FLOW, "cancel_ok" if choice == "cancel" else choice)
         return []
@@ -167,6 +178,10 @@ async def save_change(
     if meeting.status == MeetingStatus.CANCELLED or meeting.ends_at <= ctx.now:
         ctx.finish()
         return [say(ctx.t("meetings.cannot_change"))]
+    if start is not None and start <= ctx.now:  # the check sat open until the moment passed
+        ctx.goto(FLOW, "when")
+        when = say_moment(start, cluster.timezone, ctx.t.language)
+        return [say(ctx.t("meetings.in_the_past", when=when))]
     if start is not None:
         length = meeting.ends_at - meeting.scheduled_at
         meeting.scheduled_at, meeting.ends_at = start, start + length

@@ -17,11 +17,11 @@ from bot.messages import Button, Reply
 from handlers import entry
 from handlers.context import Context, say
 from handlers.dates import say_moment
-from handlers.meeting_changes import meeting_of
-from handlers.steps import Step, StepFlow
+from handlers.meeting_changes import coordinated, meeting_of
+from handlers.steps import Gone, Step, StepFlow
 from storage.clusters import schools_of
 from storage.diary import start_draft
-from storage.meetings import answers_of, invitees
+from storage.meetings import answers_of, invitees, notes_due
 from storage.models import (
     Answer,
     Cluster,
@@ -43,6 +43,13 @@ FLOW = "notes"
 async def command(ctx: Context) -> list[Reply]:
     """/notes MEETING: record a meeting's attendance and notes (the prompt's button sends it)."""
     text = ctx.msg.argument
+    if not text:  # the latest meeting of theirs that ended with no notes recorded
+        waiting = await notes_due(
+            ctx.session, cluster_ids=list(await coordinated(ctx)), now=ctx.now
+        )
+        if waiting is None:
+            return [say(ctx.t("meetings.no_notes_due"))]
+        return await begin(ctx, waiting)
     meeting_id = int(text) if text.isdigit() and int(text) <= MAX_ROW_ID else None
     found = await meeting_of(ctx, meeting_id, to_change=True)
     if found is None:
@@ -71,7 +78,7 @@ async def begin(ctx: Context, meeting: Meeting) -> list[Reply]:
 async def _meeting(ctx: Context) -> tuple[Meeting, Cluster]:
     found = await meeting_of(ctx, ctx.data.get("meeting_id"), to_change=True)
     if found is None:
-        raise LookupError("not a meeting this person may record")
+        raise Gone("not a meeting this person may record")
     return found
 
 
@@ -193,6 +200,8 @@ async def back_from_entry(ctx: Context, back: dict[str, Any], submitted: DiaryEn
     ctx.goto(FLOW, "school", meeting_id=back.get("meeting_id"), recorded=recorded)
     return await ask(ctx)
 
+
+entry.AFTER_SUBMIT["notes"] = back_from_entry
 
 STEPS = {
     "attendance": Step(ask_attendance, take_attendance),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import (
     calendar,
+    digest,
     entry,
     focus,
     hub,
@@ -41,6 +42,7 @@ def build_table() -> Table:
         "meetings": Command(meeting_edit.command, Needs.MEMBERSHIP),
         "rsvp": Command(rsvp.command, Needs.NOTHING, in_groups=True),
         "notes": Command(meeting_notes.command),
+        "digest": Command(digest.command, Needs.NOTHING, in_groups=True),
         "hubcode": Command(hub.hub_code),
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
@@ -56,6 +58,7 @@ def build_table() -> Table:
         reminders.FLOW: Flow(reminders.handle, reminders.ask),
         meeting.FLOW: Flow(meeting.handle, meeting.ask),
         meeting_notes.FLOW: Flow(meeting_notes.handle, meeting_notes.ask),
+        digest.FLOW: Flow(digest.flow.handle, digest.flow.ask),
     }
     return Table(
         commands=commands,

@@ -10,12 +10,12 @@ and the tally on every hub post of the meeting is brought up to date by editing 
 
 from __future__ import annotations
 
-from bot.messages import ChatKind, ChatRef, Reply
-from handlers.context import Context, say
+from bot.messages import Reply
+from handlers.context import Context, privately, say
 from handlers.dates import say_moment
 from handlers.meeting_changes import hub_edits
 from handlers.meeting_text import answer_for
-from storage.meetings import answer, is_invited, post_at
+from storage.meetings import answer, is_invited, locked, post_at
 from storage.models import Answer, Cluster, Meeting, MeetingStatus
 from storage.types import MAX_ROW_ID
 
@@ -25,8 +25,8 @@ async def command(ctx: Context) -> list[Reply]:
     parts = ctx.msg.argument.split()
     valid = len(parts) == 2 and parts[0].isdigit() and int(parts[0]) <= MAX_ROW_ID
     if not valid or parts[1] not in set(Answer):
-        return _to_person(ctx, say(ctx.t("meetings.rsvp_unreadable")))
-    meeting = await ctx.session.get(Meeting, int(parts[0]))
+        return privately(ctx, say(ctx.t("meetings.rsvp_unreadable")))
+    meeting = await locked(ctx.session, meeting_id=int(parts[0]))
     return await _answer(ctx, meeting, Answer(parts[1]))
 
 
@@ -41,21 +41,13 @@ async def reaction(ctx: Context) -> list[Reply]:
     choice = answer_for(reacted.key)
     if post is None or choice is None:
         return []  # a reaction to something else, or with another emoji: nothing to do
-    return await _answer(ctx, await ctx.session.get(Meeting, post.meeting_id), choice)
-
-
-def _to_person(ctx: Context, reply: Reply) -> Reply:
-    """From a hub, the answer goes to the person's private chat when there is one."""
-    private = ctx.identity.private_chat_id
-    if ctx.msg.chat.kind == ChatKind.GROUP and private:
-        return reply.to(ChatRef(ctx.msg.chat.platform, private, ChatKind.PRIVATE))
-    return reply
+    return await _answer(ctx, await locked(ctx.session, meeting_id=post.meeting_id), choice)
 
 
 async def _answer(ctx: Context, meeting: Meeting | None, choice: Answer) -> list[Reply]:
     refusal = await _refusal(ctx, meeting)
     if refusal is not None:
-        return [_to_person(ctx, say(ctx.t(refusal)))]
+        return [privately(ctx, say(ctx.t(refusal)))]
     assert meeting is not None and meeting.id is not None and ctx.person.id is not None
     cluster = await ctx.session.get(Cluster, meeting.cluster_id)
     assert cluster is not None  # a foreign key
@@ -64,7 +56,7 @@ async def _answer(ctx: Context, meeting: Meeting | None, choice: Answer) -> list
     )
     when = say_moment(meeting.scheduled_at, cluster.timezone, ctx.t.language)
     said = ctx.t(f"meetings.rsvp_{choice}", when=when)
-    replies = [_to_person(ctx, say(said))]
+    replies = [privately(ctx, say(said))]
     if previous != choice:
         replies += await hub_edits(ctx, meeting, cluster)
     return replies

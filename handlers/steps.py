@@ -35,12 +35,16 @@ async def run_step(
     return await getattr(step, part)(ctx)
 
 
+class Gone(Exception):
+    """What a step works on is gone, or no longer the person's to change: the flow ends."""
+
+
 @dataclass(frozen=True)
 class StepFlow:
     """A flow that is a table of steps, ready for the router: `Flow(flow.handle, flow.ask)`.
 
     `handle` takes the answer, then asks the question of the step the person is at now (none
-    once the flow has finished). A step raising `LookupError` — what it works on is gone, or no
+    once the flow has finished). A step raising `Gone` — what it works on is gone, or no
     longer theirs to change — ends the flow with the string `lost`.
     """
 
@@ -52,7 +56,7 @@ class StepFlow:
         """Ask the current step's question (again, after a restart or a detour)."""
         try:
             return await run_step(self.steps, ctx, "ask")
-        except LookupError:
+        except Gone:
             ctx.finish()
             return [say(ctx.t(self.lost))]
 
@@ -60,7 +64,7 @@ class StepFlow:
         """Take the answer to the current step, then ask the next step's question."""
         try:
             said = await run_step(self.steps, ctx, "handle")
-        except LookupError:
+        except Gone:
             ctx.finish()
             return [say(ctx.t(self.lost))]
         return [*said, *(await self.ask(ctx) if ctx.state.flow == self.name else [])]

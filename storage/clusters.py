@@ -211,6 +211,15 @@ async def hub_chats_of(session: AsyncSession, *, cluster_id: int) -> list[HubCha
     return list(rows.all())
 
 
+async def hub_at(session: AsyncSession, *, platform: str, chat_id: str) -> HubChat | None:
+    """The hub link of a group chat, if the chat is a cluster's hub."""
+    return (
+        await session.exec(
+            select(HubChat).where(HubChat.platform == platform, HubChat.chat_id == chat_id)
+        )
+    ).first()
+
+
 async def move_hub(
     session: AsyncSession, *, platform: str, old_chat_id: str, new_chat_id: str
 ) -> HubChat | None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_for
 from storage.models import (
     Answer,
     Meeting,
@@ -82,6 +83,17 @@ async def meetings_of(
     return list((await session.exec(query.limit(limit))).all())
 
 
+async def locked(session: AsyncSession, *, meeting_id: int) -> Meeting | None:
+    """The meeting, locked until the transaction ends.
+
+    Answers to one meeting are then counted one after another, each tally seeing the one
+    before (on PostgreSQL; SQLite's writes queue anyway).
+    """
+    return (
+        await session.exec(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+    ).first()
+
+
 async def next_meeting(session: AsyncSession, *, cluster_id: int, now: datetime) -> Meeting | None:
     """The cluster's next planned meeting that has not ended."""
     return (
@@ -93,6 +105,24 @@ async def next_meeting(session: AsyncSession, *, cluster_id: int, now: datetime)
                 col(Meeting.ends_at) > now,
             )
             .order_by(col(Meeting.scheduled_at))
+        )
+    ).first()
+
+
+async def notes_due(
+    session: AsyncSession, *, cluster_ids: Sequence[int], now: datetime
+) -> Meeting | None:
+    """The latest meeting of these clusters that has ended with no notes recorded."""
+    return (
+        await session.exec(
+            select(Meeting)
+            .where(
+                col(Meeting.cluster_id).in_(cluster_ids),
+                Meeting.status == MeetingStatus.PLANNED,
+                col(Meeting.ends_at) <= now,
+                col(Meeting.held_at).is_(None),
+            )
+            .order_by(col(Meeting.scheduled_at).desc())
         )
     ).first()
 
@@ -136,20 +166,25 @@ async def answers_of(session: AsyncSession, *, meeting_id: int) -> dict[int, Mee
 async def answer(
     session: AsyncSession, *, meeting_id: int, person_id: int, choice: Answer, now: datetime
 ) -> str | None:
-    """Record a person's answer; returns their previous one (None if they had not answered)."""
-    found = (
+    """Record a person's answer; returns their previous one (None if they had not answered).
+
+    One upsert, so the same person answering from two chats at once cannot collide.
+    """
+    previous = (
         await session.exec(
-            select(MeetingAnswer).where(
+            select(MeetingAnswer.answer).where(
                 MeetingAnswer.meeting_id == meeting_id, MeetingAnswer.person_id == person_id
             )
         )
     ).first()
-    previous = found.answer if found is not None else None
-    if found is None:
-        found = MeetingAnswer(meeting_id=meeting_id, person_id=person_id)
-    found.answer, found.updated_at = choice, now
-    session.add(found)
-    await session.flush()
+    values = {"meeting_id": meeting_id, "person_id": person_id, "answer": choice, "updated_at": now}
+    statement = insert_for(session)(MeetingAnswer).values(values)
+    await session.exec(  # type: ignore[call-overload]
+        statement.on_conflict_do_update(
+            index_elements=["meeting_id", "person_id"],
+            set_={"answer": choice, "updated_at": now},
+        )
+    )
     return previous
 
 

@@ -112,6 +112,9 @@ class Cluster(SQLModel, table=True):
     nudge_after_days: int = Field(default=42)
     # How long before a meeting its reminders go, as "7d,1d,1h" (days, hours, minutes).
     meeting_reminders: str = Field(default="7d,1d,1h", max_length=64)
+    # The weekly digest in the hub chats: ISO weekday (1 = Monday, 0 = none) and local time.
+    digest_day: int = Field(default=5)
+    digest_time: str = Field(default="15:00", max_length=5)
     created_at: datetime = _created()
 
 

@@ -127,24 +127,26 @@ def newest_consent_ids(person_ids: list[int]) -> Any:
 
 
 async def reachable(
-    session: AsyncSession, *, person_ids: list[int], consent_version: str
+    session: AsyncSession, *, person_ids: list[int], consent_version: str, reminders: bool = True
 ) -> list[int]:
-    """Those of the people who may get a reminder at all.
+    """Those of the people who may get a reminder (or, not `reminders`, news) at all.
 
-    That is: current consent, not deleted, reminders not stopped. Pauses and working hours are
-    checked when a reminder is sent.
+    That is: current consent, not deleted, and for reminders, reminders not stopped. Pauses and
+    working hours are checked when a reminder is sent.
     """
     if not person_ids:
         return []
-    newest = await session.exec(
+    query = (
         select(ConsentRecord)
         .join(Person, col(Person.id) == ConsentRecord.person_id)
         .where(
             col(ConsentRecord.id).in_(newest_consent_ids(person_ids)),
             col(Person.deleted_at).is_(None),
-            col(Person.reminders_stopped).is_(False),
         )
     )
+    if reminders:
+        query = query.where(col(Person.reminders_stopped).is_(False))
+    newest = await session.exec(query)
     return sorted({c.person_id for c in newest.all() if c.grants(consent_version)})
 
 

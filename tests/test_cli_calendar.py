@@ -365,7 +365,7 @@ async def test_hours_change_working_days_hours_rhythm_nudge_and_time_zone(
     )
     assert changed == [
         f"{ZAGREB}: Mon Tue Wed Sun, 08:30-16:00 (Europe/Lisbon); rhythm every 4 weeks; "
-        "nudge after 30 days; meeting reminders 2d,2h before"
+        "nudge after 30 days; meeting reminders 2d,2h before; weekly digest Fri 15:00"
     ]
     now = await state(db)
     assert now["clusters"] == [(the_cluster, "Europe/Lisbon", "1237", "08:30", "16:00", 4, 30)]
@@ -398,7 +398,8 @@ async def test_hours_change_working_days_hours_rhythm_nudge_and_time_zone(
     assert (await state(db))["clusters"][0][2:5] == ("1237", "08:30", "17:00")
     assert await ok(calendar, "hours", "--cluster", ZAGREB, "--end", "17:00") == [
         f"{ZAGREB}: Mon Tue Wed Sun, 08:30-17:00 (Europe/Lisbon); rhythm every 4 weeks; "
-        "nudge after 30 days; meeting reminders 2d,2h before (unchanged)"
+        "nudge after 30 days; meeting reminders 2d,2h before; weekly digest Fri 15:00 "
+        "(unchanged)"
     ]
     assert len((await state(db))["audit"]) == 2
 

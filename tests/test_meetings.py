@@ -20,7 +20,7 @@ from bot.scheduler import Scheduler
 from handlers.onboarding import CONSENT_VERSION
 from prompts import Translator
 from storage.clusters import create_cluster, create_invite
-from storage.models import DiaryEntry, Meeting, MeetingAnswer, Reminder, RoleName
+from storage.models import Cluster, DiaryEntry, Meeting, MeetingAnswer, Reminder, RoleName
 from storage.types import utcnow
 from tests.builders import demo_codes, member, set_rhythm
 from tests.helpers import Harness, text_of
@@ -49,6 +49,10 @@ async def cluster_with_hub(bot: Harness, clock: Clock) -> Scheduler:
     await member(bot, "cora", codes["coordinator"])
     # The autumn term of 2026 only: in 2027 no input reminders mix with the meeting's messages.
     await set_rhythm(bot.app.db, timezone="Europe/Lisbon", nudge_days=3650)
+    async with bot.app.db.session() as session:
+        cluster = (await session.exec(select(Cluster))).one()
+        cluster.digest_day = 0  # no weekly digest among the meeting's messages
+        session.add(cluster)
     code = text_of(await bot.say("cora", "/hubcode")).split("/linkhub ")[1].split()[0]
     await bot.say("cora", f"/linkhub {code}", group="hub")
     return restarted(bot.app, clock)
@@ -379,3 +383,58 @@ async def test_announcing_wakes_the_scheduler_at_once(harness: Harness) -> None:
         await asyncio.wait_for(posted.wait(), timeout=60)
     finally:
         await scheduler.stop()
+
+
+async def test_a_new_meeting_after_an_unfinished_change_is_a_new_meeting(
+    harness: Harness,
+) -> None:
+    """Leaving /meetings open after a change, then /meeting, must not move the old meeting."""
+    await announced(harness)
+    await harness.say("cora", "/meetings")
+    await harness.press("cora", "Wednesday, 20 January 2027, 15:00")
+    await harness.press("cora", EN("meetings.action_place"))  # and leaves it there
+    question = text_of(await harness.say("cora", "/meeting"))
+    assert "When is the meeting?" in question
+    await schedule(harness, "10/03/2027 15:00")
+    async with harness.app.db.session() as session:
+        meetings = (await session.exec(select(Meeting).order_by(Meeting.id))).all()
+    assert [m.scheduled_at.month for m in meetings] == [1, 3]
+    assert [m.sequence for m in meetings] == [0, 0]
+
+
+async def test_keep_it_changes_nothing_and_a_change_before_the_announcement_still_announces(
+    harness: Harness,
+) -> None:
+    clock = Clock(NOW)
+    scheduler = await cluster_with_hub(harness, clock)
+    await schedule(harness)
+    # Before the scheduler sends anything, cora edits the agenda, then keeps the place.
+    await harness.say("cora", "/meetings")
+    await harness.press("cora", "Wednesday, 20 January 2027, 15:00")
+    shown = text_of(await harness.press("cora", EN("meetings.action_place")))
+    assert "Now: Hillview Primary, library" in shown
+    assert "Kept as it was" in text_of(await harness.press("cora", EN("meetings.keep")))
+    await harness.press("cora", EN("meetings.action_agenda"))
+    await harness.say("cora", "Only the focus of each school")
+    mark = len(harness.channel.sent)
+    await scheduler.tick()
+    sent = sent_since(harness, mark)
+    # Everyone invited still gets the announcement, as the meeting is now; the hub post has
+    # its buttons and is recorded, so answers there are counted.
+    assert sorted(sent) == ["dm-ana", "dm-cora", "dm-rui", "hub"]
+    assert "Only the focus of each school" in sent["dm-ana"][0].text
+    post = next(r for r in sent["hub"] if r.buttons)
+    assert "Only the focus" in post.text
+    mark = len(harness.channel.sent)
+    await harness.send("ana", "hub", button="/rsvp 1 coming")
+    assert any(r.edit for r in sent_since(harness, mark)["hub"])
+
+
+async def test_notes_without_a_number_take_the_meeting_waiting_for_them(
+    harness: Harness,
+) -> None:
+    clock, _ = await announced(harness)
+    assert "No meeting of yours is waiting" in text_of(await harness.say("cora", "/notes"))
+    clock.now = datetime(2027, 1, 20, 18, tzinfo=UTC)
+    attendance = text_of(await harness.say("cora", "/notes"))
+    assert "who was there?" in attendance

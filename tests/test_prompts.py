@@ -20,7 +20,9 @@ def test_language_matches_the_reference(language: str) -> None:
     for key, value in reference.items():
         assert placeholders(strings[key]) == placeholders(value), key
         assert type(strings[key]) is type(value), key
-        if isinstance(value, list):
+        # Lists of lines (themes, a text's paragraphs) match one for one; a list of words a
+        # person may type ("days", "dias") is as long as that language needs.
+        if isinstance(value, list) and not key.endswith("_words"):
             assert len(strings[key]) == len(value), key
 
 

@@ -46,7 +46,7 @@ from bot.channels.matrix_events import PLATFORM, first_new_event, server_of
 from bot.channels.matrix_inbox import Inbox
 from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, backoff, is_transient
 from bot.channels.matrix_session import SavedValues, log_in
-from bot.messages import Attachment, ChatRef, Reply
+from bot.messages import Attachment, ChatKind, ChatRef, Reply
 from bot.settings import Settings
 from storage.db import Database
 
@@ -178,7 +178,7 @@ class MatrixChannel:
         room = self.client.rooms.get(chat.chat_id)
         if room is None:
             raise ChannelError(f"the bot is not in the Matrix room {chat.chat_id}")
-        return await self.outbox.send(room, reply)
+        return await self.outbox.send(room, reply, group=chat.kind == ChatKind.GROUP)
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch (and decrypt) the file of an attachment that arrived in a Matrix room."""

@@ -22,9 +22,13 @@ HTML = "org.matrix.custom.html"
 
 
 def text_content(
-    text: str, buttons: tuple[Button, ...] = (), *, numbered: bool = True
+    text: str,
+    buttons: tuple[Button, ...] = (),
+    *,
+    numbered: bool = True,
+    msgtype: str = "m.text",
 ) -> dict[str, Any]:
-    """An `m.text` content for `text`, with `buttons` as numbered options after it.
+    """An `m.text` (or `m.notice`) content for `text`, with `buttons` as numbered options after.
 
     With `numbered` false the options are shortcuts beside a free-text answer, listed by name
     only, so that a number typed as the answer is not taken for an option.
@@ -40,7 +44,7 @@ def text_content(
             "<ol>" + "".join(f"<li>{escape(b.label)}</li>" for b in buttons) + "</ol>"
         )
     return {
-        "msgtype": "m.text",
+        "msgtype": msgtype,
         "body": "\n\n".join(body_parts),
         "format": HTML,
         # The list is a block of its own, so it needs no line break in front.

@@ -137,17 +137,22 @@ class Outbox:
         self._all_known = offered is not None
         self._unsaved: set[str] = set()
 
-    async def send(self, room: MatrixRoom, reply: Reply) -> list[str]:
+    async def send(self, room: MatrixRoom, reply: Reply, *, group: bool = False) -> list[str]:
         """Send the photo or document first (uploaded), then the text with its choices.
 
         Returns the ids of the events sent, in that order; for an edit, the edited event's id.
+        In a `group` room the text is an `m.notice`, as bots post in shared rooms, and choices
+        meant for a private chat are left out (numbers typed there would reach no one).
 
         Raises:
             ChannelError: the homeserver refused, or could not be reached after the retries;
                 or an edit came with a photo or document (only text can be edited).
         """
+        msgtype = "m.notice" if group else "m.text"
+        if group:
+            reply = replace(reply, buttons=tuple(b for b in reply.buttons if not b.private))
         if reply.edit is not None:
-            return [await self._edit(room, reply, reply.edit)]
+            return [await self._edit(room, reply, reply.edit, msgtype)]
         key = reply.key
         posted: list[str] = []
         if reply.photo is not None:
@@ -169,7 +174,9 @@ class Outbox:
             # Shortcuts beside a free answer are not numbered, so nothing is kept for numbers.
             await self._remember(room.room_id, () if reply.expects_text else reply.buttons)
         if reply.text or reply.buttons:
-            content = text_content(reply.text, reply.buttons, numbered=not reply.expects_text)
+            content = text_content(
+                reply.text, reply.buttons, numbered=not reply.expects_text, msgtype=msgtype
+            )
             posted.append(
                 await self._send_message(room, content, transaction_id(key, room.room_id, TEXT))
             )
@@ -270,11 +277,12 @@ class Outbox:
             self._unsaved.discard(room_id)
             await self.saved.set_buttons(room_id, buttons_to_json(buttons))
 
-    async def _edit(self, room: MatrixRoom, reply: Reply, event_id: str) -> str:
+    async def _edit(self, room: MatrixRoom, reply: Reply, event_id: str, msgtype: str) -> str:
         """Replace the text and options of the bot's message `event_id`, rendered as a post's."""
         if reply.photo is not None or reply.document is not None:
             raise ChannelError(f"only the text of {event_id} can be edited, not a file")
-        new = text_content(reply.text, reply.buttons, numbered=not reply.expects_text)
+        numbered = not reply.expects_text
+        new = text_content(reply.text, reply.buttons, numbered=numbered, msgtype=msgtype)
         content = edit_content(event_id, new)
         await self._send_message(
             room, content, edit_transaction_id(reply.key, room.room_id, content)

@@ -213,7 +213,8 @@ class TelegramChannel:
         if reply.edit is not None:
             return await self._edit(chat, reply.edit, reply)
         ids: list[str] = []
-        for part in parts_of(reply, self.buttons):
+        link = f"https://t.me/{self.bot.username}" if group else None
+        for part in parts_of(reply, self.buttons, link=link):
             call = partial(post, self.bot, int(chat.chat_id), part)
             try:
                 ids.append(await self.outbox.deliver(chat.chat_id, call, group=group))
@@ -241,7 +242,9 @@ class TelegramChannel:
             # unless a newer one came meanwhile.
             newest = self._newest_edit.pop(key, None) or (taken[-1] if taken else reply)
             taken.append(newest)
-            await edit(self.bot, int(chat.chat_id), int(message_id), edit_of(newest, self.buttons))
+            link = f"https://t.me/{self.bot.username}" if chat.kind == ChatKind.GROUP else None
+            part = edit_of(newest, self.buttons, link=link)
+            await edit(self.bot, int(chat.chat_id), int(message_id), part)
 
         try:
             await self.outbox.deliver(chat.chat_id, call, group=chat.kind == ChatKind.GROUP)

@@ -41,6 +41,7 @@ PLATFORM = "telegram"
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024
 CALLBACK_LIMIT = 64  # bytes of callback_data
+DEEP = "cmd-"  # a deep link's start parameter naming a command, not a join code
 
 SUPPORTED = {
     MessageAttachmentType.PHOTO: AttachmentKind.PHOTO,
@@ -167,6 +168,8 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
         return None
     chat = chat_ref(message.chat)
     text = message.text or ""
+    if text.startswith(f"/start {DEEP}"):  # a deep link to a command (see `keyboard`)
+        text = "/" + text.removeprefix(f"/start {DEEP}")
     attachment = attachment_of(message)
     if chat is None or (not text and attachment is None) or _for_another_bot(text, username):
         return None
@@ -199,12 +202,24 @@ def _moved(message: Message) -> Incoming | None:
     )
 
 
-def keyboard(choices: tuple[Button, ...], buttons: ButtonData) -> InlineKeyboardMarkup | None:
-    """Choice buttons as an inline keyboard: short labels three to a row, long ones alone."""
+def keyboard(
+    choices: tuple[Button, ...], buttons: ButtonData, *, link: str | None = None
+) -> InlineKeyboardMarkup | None:
+    """Choice buttons as an inline keyboard: short labels three to a row, long ones alone.
+
+    `link` is the bot's t.me address when the keyboard goes to a group: a button meant for the
+    private chat then opens it and starts its command there (a deep link, `?start=cmd-add`,
+    which `to_incoming` turns back into `/add`).
+    """
     if not choices:
         return None
     per_row = 3 if all(len(b.label) <= 12 for b in choices) else 1
-    keys = [InlineKeyboardButton(b.label, callback_data=buttons.pack(b.data)) for b in choices]
+    keys = [
+        InlineKeyboardButton(b.label, url=f"{link}?start={DEEP}{b.data.lstrip('/')}")
+        if b.private and link
+        else InlineKeyboardButton(b.label, callback_data=buttons.pack(b.data))
+        for b in choices
+    ]
     return InlineKeyboardMarkup([keys[i : i + per_row] for i in range(0, len(keys), per_row)])
 
 
@@ -256,7 +271,7 @@ class Part:
     markup: InlineKeyboardMarkup | None = None
 
 
-def parts_of(reply: Reply, buttons: ButtonData) -> list[Part]:
+def parts_of(reply: Reply, buttons: ButtonData, *, link: str | None = None) -> list[Part]:
     """The calls that deliver `reply`, in order; the buttons go with the last one."""
     media = reply.photo is not None or reply.document is not None
     caption = reply.text if media and units(reply.text) <= CAPTION_LIMIT else ""
@@ -268,12 +283,12 @@ def parts_of(reply: Reply, buttons: ButtonData) -> list[Part]:
     if not parts:
         return []
     last = parts[-1]
-    markup = keyboard(reply.buttons, buttons)
+    markup = keyboard(reply.buttons, buttons, link=link)
     parts[-1] = Part(last.text, last.photo, last.document, last.filename, markup)
     return parts
 
 
-def edit_of(reply: Reply, buttons: ButtonData) -> Part:
+def edit_of(reply: Reply, buttons: ButtonData, *, link: str | None = None) -> Part:
     """The one editMessageText that makes an earlier message say `reply` (its text and buttons).
 
     An edited message cannot grow into several, so text longer than one message is cut at a
@@ -283,4 +298,4 @@ def edit_of(reply: Reply, buttons: ButtonData) -> Part:
     text = reply.text
     if units(text) > TEXT_LIMIT:
         text = split_text(text, TEXT_LIMIT - 1)[0] + "…"
-    return Part(text, markup=keyboard(reply.buttons, buttons))
+    return Part(text, markup=keyboard(reply.buttons, buttons, link=link))

@@ -1,4 +1,7 @@
-"""A meeting's RSVP on Matrix: a reaction to the hub post counts, and the post is edited.
+"""The hub room on Matrix: meeting RSVPs by reaction, and digests as notices with a chart.
+
+A reaction to a meeting's hub post counts as an answer and the post is edited with the tally;
+a digest is posted as `m.notice` text, then the chart as `m.image`.
 
 The whole bot against a real Synapse, teachers as nio clients, in an encrypted hub room as
 Element makes them; the scheduler runs on a clock the test sets, so the announcement goes out
@@ -82,3 +85,29 @@ async def test_a_reaction_in_the_hub_answers_and_the_post_shows_the_tally(
         await cora.say(hub, "/help")
         await cora.until(hub, "/help")
         assert ana.pending(ana_dm) == 0
+
+
+async def test_a_digest_in_the_hub_is_a_notice_and_an_image(
+    synapse: Synapse,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    async with running(settings) as bot, teacher(synapse, tmp_path, "cora") as cora:
+        codes = await codes_of(bot)
+        dm = await cora.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(cora, dm, codes["coordinator"])
+        await cora.say(dm, "/hubcode")
+        code = (await cora.until(dm, "/linkhub"))[-1].body.split("/linkhub", 1)[1].split()[0]
+        hub = await cora.room_with(
+            settings.matrix_user_id, encrypted=True, name="Demo hub", direct=False
+        )
+        await cora.say(hub, f"/linkhub {code}")
+        await cora.until(hub, "Demo Cluster")
+        await cora.say(hub, "/digest 7d")
+        text = (await cora.until(hub, "Diary digest of Demo Cluster"))[-1]
+        assert text.source["content"]["msgtype"] == "m.notice"
+        assert "1. Add to the diary" not in text.body, "no numbered choice in a shared room"
+        image = await cora.next(hub)
+        assert image.source["content"]["msgtype"] == "m.image"
+        caption = await cora.next(hub)
+        assert caption.body.startswith("Contributions in the last 90 days")

@@ -1,0 +1,89 @@
+"""The hub group on Telegram: meeting RSVPs under an edited post, and digests with a chart.
+
+A meeting's RSVP buttons sit under its hub post, whose tally is kept by editing it; a digest is
+posted as text with a link to add to the diary, then the chart as a photo.
+
+Real HTTP between python-telegram-bot and the fake Bot API server (`tests.fake_telegram`), the
+whole bot behind it; the scheduler runs on a clock the test sets, so the announcement goes out
+when the test ticks it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from PIL import Image
+
+from bot.demo import create_demo
+from bot.settings import Settings
+from tests.fake_telegram import FakeTelegram, User, group
+from tests.telegram_driver import RunningBot, labels, telegram_bot, texts
+from tests.test_meetings import NOW, Clock, restarted
+
+CORA, ANA, BOB = User(2001, "Cora"), User(1001, "Ana"), User(1009, "Bob")
+HUB = group(3001, "Cluster hub")
+
+
+@asynccontextmanager
+async def hub_linked(
+    settings: Settings, clock: Clock
+) -> AsyncIterator[tuple[FakeTelegram, RunningBot]]:
+    """The bot on the fake server: cora (coordinator) and ana (contributor) joined, hub linked."""
+    async with FakeTelegram() as fake, telegram_bot(settings, fake) as bot:
+        bot.app.dispatcher.clock = clock
+        async with bot.app.db.session() as session:
+            demo = await create_demo(session, language="en", timezone="Europe/Lisbon")
+        for user, role in ((CORA, "coordinator"), (ANA, "contributor")):
+            await bot.chat.say(user, f"/start {demo.invites[role]}")
+            await bot.chat.press(user, "I agree")
+            await bot.chat.press(user, "English")
+        code = texts(await bot.chat.say(CORA, "/hubcode")).split("/linkhub ")[1].split()[0]
+        await bot.chat.say(CORA, f"/linkhub {code}", chat=HUB)
+        yield fake, bot
+
+
+async def test_hub_buttons_count_answers_and_the_post_is_edited(settings: Settings) -> None:
+    clock = Clock(NOW)
+    async with hub_linked(settings, clock) as (fake, bot):
+        review = await bot.chat.say(CORA, "/meeting 20/01/2027 15:00 Hillview library | focus")
+        assert "Wednesday, 20 January 2027, 15:00" in texts(review)
+        await bot.chat.press(CORA, "Announce it")
+        await restarted(bot.app, clock).tick()
+        post, calendar_file = fake.sent_to(HUB["id"])[-2:]
+        assert labels(post) == ["Coming", "Maybe", "Not coming"]
+        assert calendar_file["document"]["file_name"].endswith(".ics")
+        assert "Coming 0 · maybe 0" in post["text"]
+
+        said = await bot.chat.press(ANA, "Coming", chat=HUB)
+        assert "you are coming" in texts(m for m in said if m["chat"]["id"] == ANA.id)
+        await fake.wait_until(
+            lambda: "Coming 1 · maybe 0" in fake.message_at(HUB["id"], post["message_id"])["text"]
+        )
+        # The buttons stay under the post for the next person.
+        assert labels(fake.message_at(HUB["id"], post["message_id"])) == labels(post)
+
+        # Someone outside the cluster presses too: told so in the hub, the tally unchanged.
+        said = await bot.chat.press(BOB, "Maybe", chat=HUB)
+        assert "not invited" in texts(said)
+        assert "Coming 1 · maybe 0" in fake.message_at(HUB["id"], post["message_id"])["text"]
+
+
+async def test_digest_in_the_hub_is_text_then_a_chart_with_a_link_to_add(
+    settings: Settings,
+) -> None:
+    async with hub_linked(settings, Clock(NOW)) as (fake, bot):
+        said = await bot.chat.say(CORA, "/digest 7d", chat=HUB)
+        text, chart = said[-2:]
+        assert text["chat"]["id"] == chart["chat"]["id"] == HUB["id"]
+        assert "Diary digest of Demo Cluster" in text["text"]
+        # In a group, "add to the diary" opens the private chat and starts /add there.
+        (button,) = [b for row in text["reply_markup"]["inline_keyboard"] for b in row]
+        assert button["url"] == f"https://t.me/{fake.username}?start=cmd-add"
+        assert chart["caption"].startswith("Contributions in the last 90 days")
+        with Image.open(io.BytesIO(chart["bytes"])) as image:
+            assert image.format == "PNG" and image.width >= 900
+        # The link's /start cmd-add arrives as /add.
+        said = await bot.chat.say(ANA, "/start cmd-add")
+        assert "Which part of the diary" in texts(said)
