@@ -13,7 +13,7 @@ and, not to be counted, 40 drafts, 60 deleted entries, 30 of the mentor school, 
 
 Per period ("last 30 days", "last 120 days"), one warm-up and `--repeat` timed calls, each in a
 session of its own: text = `digest_of` + `digest_texts` (target 100 ms); chart = `chart_data` +
-`draw_chart` (target 1 s; in this thread, where `digest_replies` uses a worker; the chart covers
+`draw_chart` (target 1 s; in this thread, where `chart_reply` uses a worker; the chart covers
 the term whatever the period). The first chart call imports matplotlib: reported as "cold". A
 `before_cursor_execute` listener counts each call's statements (transaction control aside), and
 the counts of 30 and 120 days are compared: a query per entry would make them differ. The totals

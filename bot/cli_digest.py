@@ -10,20 +10,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.cli_args import _cluster_ref
 from bot.cli_calendar import _day
 from bot.settings import LANGUAGES
-from handlers.digest_text import digest_replies
+from handlers.digest_text import chart_reply, written
 from prompts import Translator
 from storage.clusters import ClusterError, find_cluster
 from storage.db import Database
+from storage.digests import ON_DEMAND
 from storage.types import utcnow
-
-DEFAULT = timedelta(days=30)
 
 
 def add_digest_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,20 +43,18 @@ def digest_work(args: argparse.Namespace) -> Callable[[Database], Awaitable[None
         now = utcnow()
         async with db.session() as session:
             cluster = await find_cluster(session, name_or_id=args.cluster)
-            since = now - DEFAULT
+            since = now - ON_DEMAND
             if args.since is not None:
                 since = datetime.combine(args.since, time(0), ZoneInfo(cluster.timezone))
                 if since >= now:
                     raise ClusterError("since", f"--since {args.since} is in the future")
             t = Translator(args.language or cluster.language)
-            _, replies = await digest_replies(
-                session, t, cluster, since=since, now=now, chart=args.chart is not None
-            )
-        texts = [reply.text for reply in replies if reply.photo is None]
-        print("\n\n".join(texts))
-        pictures = [reply.photo for reply in replies if reply.photo is not None]
-        if args.chart is not None and pictures:
-            await asyncio.to_thread(args.chart.write_bytes, pictures[0])
+            digest = await written(session, t, cluster, since=since, now=now)
+        print("\n\n".join(reply.text for reply in digest.replies))
+        if args.chart is not None and digest.chart is not None:
+            chart = await chart_reply(digest.chart)
+            assert chart.photo is not None
+            await asyncio.to_thread(args.chart.write_bytes, chart.photo)
             print(f"\nchart written to {args.chart}")
 
     return work

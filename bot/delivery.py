@@ -56,6 +56,8 @@ class Decision:
     outcome: str = ""
     later: datetime | None = None
     messages: tuple[tuple[ChatRef, Reply], ...] = ()
+    # Messages made at send time, after the batch's transaction (a chart is slow to draw).
+    more: Callable[[], Awaitable[tuple[tuple[ChatRef, Reply], ...]]] | None = None
     # Told the platform ids posted for each message (empty where one failed) once the row is
     # sent; what it does must not decide whether the row counts as sent.
     after: Callable[[list[list[str]]], Awaitable[None]] | None = None
@@ -163,7 +165,7 @@ class Delivery:
             decision = self._decide(row, cluster, calendar, known, now)
             if row.kind == "digest" and decision.status == ReminderStatus.SENT:
                 # Written only now that it may go: it covers everything up to this moment.
-                decision = await self._digest(session, row, cluster, calendar, known, now)
+                decision = await self._digest(session, row, cluster, known, now)
             decided.append((row, decision))
         return decided
 
@@ -172,26 +174,24 @@ class Delivery:
         session: AsyncSession,
         row: Reminder,
         cluster: Cluster,
-        calendar: Calendar,
         known: Recipients,
         now: datetime,
     ) -> Decision:
-        if digest_plan.moved_on(row, calendar, cluster):
-            return Decision(ReminderStatus.SKIPPED, "the digest's day or time changed")
         hub = known.hubs[int(row.payload["hub"])]
         chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
-        replies = await digest_plan.written(
+        if not digest_plan.weekly(cluster):
+            return Decision(ReminderStatus.SKIPPED, "the weekly digest was turned off")
+        replies, drawn = await digest_plan.write(
             session, cluster, chat, language=self.default_language, now=now
         )
         if not replies:
             return Decision(ReminderStatus.SKIPPED, "nothing new to report")
 
         async def after(_: list[list[str]]) -> None:
-            await digest_plan.remember(self.db, chat, now)
+            await digest_plan.remember(self.db, cluster, chat, now)
 
-        return Decision(
-            ReminderStatus.SENT, messages=tuple((chat, r) for r in replies), after=after
-        )
+        sent = tuple((chat, reply) for reply in replies)
+        return Decision(ReminderStatus.SENT, messages=sent, more=drawn, after=after)
 
     async def _settle_unsent(
         self, session: AsyncSession, decided: list[tuple[Reminder, Decision]], now: datetime
@@ -220,7 +220,13 @@ class Delivery:
     async def _send(self, row: Reminder, decision: Decision) -> ReminderStatus:
         # The ids posted for each message, in order; empty for a message that did not go.
         posted: list[list[str]] = []
-        for n, (chat, reply) in enumerate(decision.messages):
+        messages = decision.messages
+        if decision.more is not None:
+            try:
+                messages += await decision.more()
+            except Exception:  # the rest of the row still goes
+                log.exception("reminder %d: a message made at send time failed", row.id)
+        for n, (chat, reply) in enumerate(messages):
             channel = self.channels.get(chat.platform)
             ids: list[str] = []
             # Each message of a row has a key of its own, so no re-send is taken for another.

@@ -146,6 +146,11 @@ class Dispatcher:
                 session.add(state)  # written here, once: the state is not tracked until now
             if ctx.wake and self.wake is not None:
                 self.wake()  # after the commit, so the rows it should send are there
+            for produce in ctx.later:
+                try:
+                    replies += await produce()
+                except Exception:  # what was saved and said stands; only this part is missing
+                    log.exception("a reply made after the commit in %s failed", msg.chat.key)
             return replies
         except ConsentRequired:
             # Rolled back whole: the conversation stays where it was, nothing half-written.

@@ -159,6 +159,9 @@ class Reply:
     expects_text: bool = False
     key: str | None = None
     edit: str | None = None
+    # An automatic post nobody needs to be alerted to (a digest): Matrix sends it as m.notice,
+    # the bots' convention, which clients show without notifying.
+    notice: bool = False
 
     def to(self, chat: ChatRef) -> Reply:
         """The same reply addressed to `chat`."""

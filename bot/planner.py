@@ -30,6 +30,7 @@ from bot.meeting_plan import plan_meetings
 from bot.rhythm import Calendar, Window, current_window, input_points, next_allowed, window_of
 from storage.calendar import calendar_of
 from storage.clusters import hub_chats_of
+from storage.diary import quiet_days
 from storage.models import (
     Cluster,
     DiaryEntry,
@@ -192,8 +193,7 @@ async def _idle_days(session: AsyncSession, *, school: School, now: datetime) ->
             )
         )
     ).first()
-    since = max(filter(None, (last, school.created_at)))
-    return (now - since).days
+    return quiet_days(school, last, now)
 
 
 async def _recently(

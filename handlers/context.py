@@ -44,6 +44,8 @@ class Context:
     # Set when the handler planned messages that are due now (a meeting announced): the
     # dispatcher wakes the scheduler once the session is committed.
     wake: bool = False
+    # Replies made once the session is committed (a chart drawn without holding the database).
+    later: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
     _memberships: list[Membership] | None = None
 
     @property
@@ -71,6 +73,10 @@ class Context:
             self.state.rev += 1
         self.state.flow, self.state.step, self.state.data = "", "", {}
         self.state.updated_at = self.now
+
+    def after_commit(self, produce: Callable[[], Awaitable[list[Reply]]]) -> None:
+        """Add the replies `produce` makes after the session is committed (no database then)."""
+        self.later.append(produce)
 
     def wake_scheduler(self) -> None:
         """Ask for the messages just planned to be sent now rather than at the next wake-up."""

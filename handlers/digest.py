@@ -3,9 +3,10 @@
 In a linked hub chat only the cluster's coordinators may ask; anyone else is told so privately
 (or in the hub when the bot has no private chat with them) and nothing is posted. In private, a
 coordinator gets their cluster's digest (choosing the cluster first when they coordinate
-several) in their own language, and a school lead their own school's. The period is optional:
-"30d", "4 weeks", "since 1 September" in the person's language; by default it runs from that
-chat's last digest, or covers the last 30 days.
+several) in their own language, and the lead of a mentee school their own school's. The period
+is optional: "30d", "4 weeks", "since 1 September", "1 September", in the person's language; by
+default it runs from the last digest of that cluster (or school) in that chat, or covers the
+last 30 days. The chart is drawn once the message's transaction is committed.
 """
 
 from __future__ import annotations
@@ -14,20 +15,18 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.digest_plan import LAST
 from bot.messages import Button, ChatKind, Reply
 from handlers.context import Context, privately, say
 from handlers.dates import parse_day
-from handlers.digest_text import digest_replies
+from handlers.digest_text import chart_reply, written
 from handlers.meeting_changes import coordinated
 from handlers.steps import Step, StepFlow
 from prompts import Translator
-from storage.channel_values import get_channel_value, set_channel_value
 from storage.clusters import hub_at
-from storage.models import Cluster, RoleName
+from storage.digests import ON_DEMAND, digest_start, mark_digest
+from storage.models import Cluster, RoleName, SchoolKind
 
 FLOW = "digest"
-DEFAULT = timedelta(days=30)
 LONGEST = timedelta(days=731)
 AMOUNT = re.compile(r"(\d{1,4})\s*(\w*)")
 
@@ -40,6 +39,18 @@ class PeriodError(ValueError):
         self.key = key
 
 
+def _length(text: str, t: Translator) -> timedelta | None:
+    """How long a period like "30d" or "4 weeks" is; None when it is not a number and a unit."""
+    amount = AMOUNT.fullmatch(text)
+    if amount is None:
+        return None
+    units = {"": 1} | {w: 1 for w in t.raw("digest.day_words")}
+    units |= {w: 7 for w in t.raw("digest.week_words")}
+    if amount[2] not in units:
+        return None  # "1 September": a day, read below
+    return timedelta(days=int(amount[1]) * units[amount[2]])
+
+
 def parse_period(text: str, t: Translator, now: datetime, zone: str) -> datetime | None:
     """When a typed period starts: "30d", "4 weeks", "since 1 September"; None when empty.
 
@@ -49,14 +60,11 @@ def parse_period(text: str, t: Translator, now: datetime, zone: str) -> datetime
     text = " ".join(text.split()).casefold()
     if not text:
         return None
-    amount = AMOUNT.fullmatch(text)
-    if amount is not None:
-        count, unit = int(amount[1]), amount[2]
-        units = {"": 1} | {w: 1 for w in t.raw("digest.day_words")}
-        units |= {w: 7 for w in t.raw("digest.week_words")}
-        if unit not in units or count == 0:
+    length = _length(text, t)
+    if length is not None:
+        if not length:
             raise PeriodError("digest.bad_period")
-        start = now - timedelta(days=count * units[unit])
+        start = now - length
     else:
         words = sorted(t.raw("digest.since_words"), key=len, reverse=True)
         rest = next((text[len(w) :] for w in words if text.startswith(f"{w} ")), text)
@@ -81,13 +89,17 @@ async def command(ctx: Context) -> list[Reply]:
         ctx.goto(FLOW, "cluster", period=ctx.msg.argument)
         return await flow.ask(ctx)
     if clusters:
-        return await _private(ctx, next(iter(clusters.values())), ctx.msg.argument)
-    led = [m for m in await ctx.memberships() if m.role == RoleName.SCHOOL_LEAD and m.school]
-    if led:
-        school = led[0].school
-        assert school is not None
-        return await _private(ctx, led[0].cluster, ctx.msg.argument, school_id=school.id)
-    return [say(ctx.t("digest.not_allowed"))]
+        return await _digest(ctx, next(iter(clusters.values())), ctx.msg.argument, ctx.t)
+    led = [
+        m
+        for m in await ctx.memberships()
+        if m.role == RoleName.SCHOOL_LEAD and m.school and m.school.kind == SchoolKind.MENTEE
+    ]
+    if not led:
+        return [say(ctx.t("digest.not_allowed"))]
+    school = led[0].school  # a lead of several mentee schools: the one they joined first
+    assert school is not None
+    return await _digest(ctx, led[0].cluster, ctx.msg.argument, ctx.t, school_id=school.id)
 
 
 async def _in_hub(ctx: Context) -> list[Reply]:
@@ -102,28 +114,27 @@ async def _in_hub(ctx: Context) -> list[Reply]:
     return await _digest(ctx, cluster, ctx.msg.argument, Translator(cluster.language))
 
 
-async def _private(
-    ctx: Context, cluster: Cluster, period: str, *, school_id: int | None = None
-) -> list[Reply]:
-    return await _digest(ctx, cluster, period, ctx.t, school_id=school_id)
-
-
 async def _digest(
     ctx: Context, cluster: Cluster, period: str, t: Translator, *, school_id: int | None = None
 ) -> list[Reply]:
-    chat_key = ctx.msg.chat.key
+    assert cluster.id is not None
     try:
         since = parse_period(period, ctx.t, ctx.now, cluster.timezone)
     except PeriodError as bad:
         return [privately(ctx, say(ctx.t(bad.key, example=ctx.t("digest.example"))))]
+    mark = {"chat_key": ctx.msg.chat.key, "cluster_id": cluster.id, "school_id": school_id}
     if since is None:
-        last = await get_channel_value(ctx.session, platform=LAST, key=chat_key)
-        since = datetime.fromisoformat(last) if last else ctx.now - DEFAULT
-    _, replies = await digest_replies(
-        ctx.session, t, cluster, since=since, now=ctx.now, school_id=school_id
-    )
-    await set_channel_value(ctx.session, platform=LAST, key=chat_key, value=ctx.now.isoformat())
-    return replies
+        since = await digest_start(ctx.session, now=ctx.now, default=ON_DEMAND, **mark)
+    digest = await written(ctx.session, t, cluster, since=since, now=ctx.now, school_id=school_id)
+    await mark_digest(ctx.session, until=ctx.now, **mark)
+    chart = digest.chart
+    if chart is not None:
+
+        async def drawn() -> list[Reply]:
+            return [await chart_reply(chart)]
+
+        ctx.after_commit(drawn)
+    return digest.replies
 
 
 async def ask_cluster(ctx: Context) -> list[Reply]:
@@ -139,7 +150,7 @@ async def take_cluster(ctx: Context) -> list[Reply]:
         return [say(ctx.t("errors.use_buttons"))]
     period = ctx.data.get("period", "")
     ctx.finish()
-    return await _private(ctx, cluster, period)
+    return await _digest(ctx, cluster, period, ctx.t)
 
 
 STEPS = {"cluster": Step(ask_cluster, take_cluster)}

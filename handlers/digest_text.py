@@ -5,13 +5,14 @@ each contribution and its author (or "anonymous"), the evidence by kind, voice-n
 and a kind word for a school that has been quiet for the nudge period; then the next meeting with
 its answers, and how to add to the diary. It is split into messages only between schools, so no
 school's part is cut in two. The chart shows the current term's contributions per school and
-section (`bot.digest_chart`), drawn in a worker thread.
+section (`bot.digest_chart`), drawn in a worker thread once the database is let go.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,9 +41,9 @@ def _school_part(t: Translator, part: SchoolDigest, now: datetime, nudge_days: i
     focus = part.focus or t("digest.no_focus")
     lines.append(t("digest.focus", focus=focus))
     if not part.added:
-        idle = part.idle_days(now)
-        quiet = idle >= nudge_days
-        lines.append(t("digest.quiet", days=idle) if quiet else t("digest.nothing_new"))
+        # Said kindly and without a count of days: the hub reads it, not only coordinators.
+        quiet = part.idle_days(now) >= nudge_days
+        lines.append(t("digest.quiet") if quiet else t("digest.nothing_new"))
         return "\n".join(lines)
     counts = " · ".join(f"{t(f'sections.{s}')} {part.added[s]}" for s in Section if part.added[s])
     lines.append(t("digest.added", counts=counts))
@@ -113,7 +114,16 @@ async def chart_data(
     )
 
 
-async def digest_replies(
+@dataclass(frozen=True)
+class Written:
+    """A digest in words, and the data of its chart (drawn later, outside any transaction)."""
+
+    digest: Digest
+    replies: list[Reply]
+    chart: ChartData | None
+
+
+async def written(
     session: AsyncSession,
     t: Translator,
     cluster: Cluster,
@@ -121,18 +131,24 @@ async def digest_replies(
     since: datetime,
     now: datetime,
     school_id: int | None = None,
-    chart: bool = True,
-) -> tuple[Digest, list[Reply]]:
-    """The digest of [since, now) as messages, the chart last (as a photo with its caption)."""
+) -> Written:
+    """The digest of [since, now) as messages (marked as notices), and its chart's data.
+
+    Only reading happens here; drawing the chart takes a tenth of a second or more and is left
+    to `chart_reply`, after the session is closed, so no chat waits for the database meanwhile.
+    """
     digest = await digest_of(
         session, cluster=cluster, since=since, until=now, questions=QUESTIONS, school_id=school_id
     )
-    replies = [Reply(text) for text in digest_texts(t, digest, now=now)]
+    replies = [Reply(text, notice=True) for text in digest_texts(t, digest, now=now)]
     # One tap to add to the diary (in a hub, a link to the private chat on Telegram).
     add = Button(t("reminders.add_button"), "/add", private=True)
-    replies[-1] = Reply(replies[-1].text, buttons=(add,))
-    if chart and digest.schools:
-        data = await chart_data(session, t, digest, now=now)
-        png = await asyncio.to_thread(draw_chart, data)
-        replies.append(Reply(f"{data.title}\n{data.caption_total}", photo=png))
-    return digest, replies
+    replies[-1] = replace(replies[-1], buttons=(add,))
+    data = await chart_data(session, t, digest, now=now) if digest.schools else None
+    return Written(digest, replies, data)
+
+
+async def chart_reply(data: ChartData) -> Reply:
+    """The chart as a photo with its caption, drawn in a worker thread."""
+    png = await asyncio.to_thread(draw_chart, data)
+    return Reply(f"{data.title}\n{data.caption_total}", photo=png, notice=True)

@@ -13,6 +13,7 @@ from storage.models import (
     EntryStatus,
     EvidenceItem,
     FocusStatus,
+    School,
     SchoolFocus,
 )
 from storage.people import audit
@@ -210,3 +211,12 @@ async def decide_focus(
         action="focus.confirmed" if confirm else "focus.revise",
         target=f"focus:{focus.id}",
     )
+
+
+def quiet_days(school: School, last_submitted: datetime | None, now: datetime) -> int:
+    """Days a school has been without a submitted entry: since its last one, or since it joined.
+
+    The one rule behind nudges, the coordinators' summary and the digest's quiet schools.
+    """
+    since = max(filter(None, (last_submitted, school.created_at)))
+    return (now - since).days

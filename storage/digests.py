@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_for
+from storage.diary import quiet_days
 from storage.meetings import answers_of, next_meeting, tally
 from storage.models import (
     Cluster,
     DiaryEntry,
+    DigestMark,
     EntryStatus,
     EvidenceItem,
     FocusStatus,
@@ -32,6 +35,9 @@ from storage.models import (
 
 LISTED = 5  # contributions listed per school, the newest; the rest are only counted
 TRANSCRIPTS = 3  # per school: the newest few, a line each
+# Where a digest starts when its chat has had none: a month on demand, a week for the weekly one.
+ON_DEMAND = timedelta(days=30)
+WEEKLY = timedelta(days=7)
 EXCERPT = 90  # characters of an entry's first answer
 
 
@@ -42,7 +48,6 @@ class Contribution:
     section: str
     author: str  # "" when the author chose to be anonymous
     excerpt: str
-    submitted_at: datetime
 
 
 @dataclass
@@ -59,8 +64,7 @@ class SchoolDigest:
 
     def idle_days(self, now: datetime) -> int:
         """Days since the school's last submitted entry (or since it joined)."""
-        since = max(filter(None, (self.last_submitted, self.school.created_at)))
-        return (now - since).days
+        return quiet_days(self.school, self.last_submitted, now)
 
 
 @dataclass
@@ -175,7 +179,6 @@ async def _contributions(
                 section=entry.section,
                 author="" if anonymous else name,
                 excerpt=excerpt_of(entry, questions.get(entry.section, ())),
-                submitted_at=entry.submitted_at or since,
             )
         )
 
@@ -257,3 +260,48 @@ async def section_counts(
     for school, section, count in rows.all():
         found[school][section] = count
     return found
+
+
+def _mark(chat_key: str, cluster_id: int, school_id: int | None) -> tuple[Any, ...]:
+    return (
+        DigestMark.chat_key == chat_key,
+        DigestMark.cluster_id == cluster_id,
+        DigestMark.school_id == (school_id or 0),
+    )
+
+
+async def digest_start(
+    session: AsyncSession,
+    *,
+    chat_key: str,
+    cluster_id: int,
+    school_id: int | None,
+    now: datetime,
+    default: timedelta,
+) -> datetime:
+    """Where the next digest of this cluster (or school) in this chat starts.
+
+    That is where the last one ended, or `default` before now when there was none.
+    """
+    mark = (
+        await session.exec(select(DigestMark).where(*_mark(chat_key, cluster_id, school_id)))
+    ).first()
+    return mark.until if mark is not None else now - default
+
+
+async def mark_digest(
+    session: AsyncSession, *, chat_key: str, cluster_id: int, school_id: int | None, until: datetime
+) -> None:
+    """Record that this chat's digest of the cluster (or school) now runs up to `until`."""
+    values = {
+        "chat_key": chat_key,
+        "cluster_id": cluster_id,
+        "school_id": school_id or 0,
+        "until": until,
+    }
+    statement = insert_for(session)(DigestMark).values(values)
+    await session.exec(  # type: ignore[call-overload]
+        statement.on_conflict_do_update(
+            index_elements=["chat_key", "cluster_id", "school_id"], set_={"until": until}
+        )
+    )

@@ -455,6 +455,21 @@ class Reminder(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class DigestMark(SQLModel, table=True):
+    """How far the last digest of one cluster (or school) in one chat went; the next starts there.
+
+    A chat is "platform:id"; `school_id` is 0 for a whole cluster's digest.
+    """
+
+    __tablename__ = "digest_marks"
+    __table_args__ = (UniqueConstraint("chat_key", "cluster_id", "school_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_key: str = Field(max_length=300)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    school_id: int = Field(default=0)
+    until: datetime = Field(sa_type=UTCDateTime)
+
+
 class ChannelState(SQLModel, table=True):
     """Small values a channel must keep across restarts (a Matrix sync token, device id)."""
 

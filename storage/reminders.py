@@ -164,6 +164,17 @@ async def postpone(
     return bool(result.rowcount)
 
 
+async def move_planned(
+    session: AsyncSession, *, key: str, due_at: datetime, expires_at: datetime | None
+) -> None:
+    """Move a row that is still waiting (planned) to a new moment; a sent one stays as it was."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Reminder)
+        .where(col(Reminder.key) == key, col(Reminder.status) == ReminderStatus.PLANNED)
+        .values(due_at=due_at, expires_at=expires_at)
+    )
+
+
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the earliest planned row falls due (None when nothing is planned)."""
     return (

@@ -36,7 +36,7 @@ from storage.models import (
     School,
     SchoolFocus,
 )
-from storage.people import identity_for
+from storage.people import grant_role, identity_for
 from storage.types import utcnow
 from tests.builders import member
 from tests.helpers import Harness, text_of
@@ -165,7 +165,7 @@ async def test_digest_counts_excerpts_anonymity_quiet_schools_and_the_next_meeti
     assert "Evidence: photos 2 · voice notes 1" in hill
     assert "🎙 “Children chose books”" in hill
     lakeside = text.split(f"🏫 {LAKESIDE}")[1].split("🏫")[0]
-    assert "No new contributions for 216 days" in lakeside  # since 1 Aug 2026
+    assert "No new contributions for a while" in lakeside  # since 1 Aug 2026, not counted
     assert "Focus: not confirmed yet" in lakeside
     assert "Far School" not in text and "Impact" not in hill, "no drafts, nothing deleted"
     assert "Next cluster meeting: Wednesday, 10 March 2027, 15:00" in text
@@ -205,7 +205,8 @@ def test_periods_by_length(text: str, language: str, days_back: int | None) -> N
 
 
 @pytest.mark.parametrize(
-    ("text", "language"), [("since 1 September", "en"), ("desde 1 de setembro", "pt")]
+    ("text", "language"),
+    [("since 1 September", "en"), ("1 September", "en"), ("desde 1 de setembro", "pt")],
 )
 def test_periods_since_a_day_take_the_last_one(text: str, language: str) -> None:
     start = parse_period(text, Translator(language), FRIDAY, "Europe/Lisbon")
@@ -217,7 +218,7 @@ def test_periods_since_a_day_take_the_last_one(text: str, language: str) -> None
     [
         ("whenever", "digest.bad_period"),
         ("0d", "digest.bad_period"),
-        ("3 fortnights", "digest.bad_period"),
+        ("3 bananas", "digest.bad_period"),
         ("since 1 January 2030", "digest.future_period"),
         ("1000 weeks", "digest.long_period"),
     ],
@@ -371,3 +372,65 @@ async def test_a_busy_school_lists_its_newest_five_and_counts_the_rest(harness: 
     assert "Added: Impact 7" in lakeside
     assert lakeside.count("• ") == 5 and "… and more: 2" in lakeside
     assert "Contributions in this period: 10" in await _digest_text(harness)
+
+
+async def test_a_changed_digest_time_moves_a_waiting_digest_and_never_makes_two(
+    harness: Harness,
+) -> None:
+    clock = Clock(FRIDAY - timedelta(hours=6))  # Friday 09:00 in Lisbon
+    scheduler = await cluster_with_hub(harness, clock)
+    ids = await seeded(harness)
+    await scheduler.tick()  # plans this week's digest for 15:00
+
+    async def set_time(value: str) -> None:
+        async with harness.app.db.session() as session:
+            cluster = await session.get(Cluster, ids["cluster"])
+            assert cluster is not None
+            cluster.digest_time = value
+            session.add(cluster)
+
+    await set_time("12:00")  # before it went: the waiting row moves to 12:00
+    clock.now = FRIDAY - timedelta(hours=3)
+    mark = len(harness.channel.sent)
+    await restarted(harness.app, clock).tick()
+    assert "Contributions in this period: 3" in text_of(_digests(harness, mark))
+    # After it went: a later time this week posts no second digest, even with news since.
+    async with harness.app.db.session() as session:
+        session.add(_entry(ids[HILLVIEW], ids["ana"], "impact", clock.now))
+    await set_time("14:00")
+    clock.now = FRIDAY - timedelta(hours=1)
+    mark = len(harness.channel.sent)
+    await restarted(harness.app, clock).tick()
+    assert _digests(harness, mark) == []
+
+
+async def test_each_cluster_has_its_own_last_digest_in_a_chat(harness: Harness) -> None:
+    await cluster_with_hub(harness, Clock(FRIDAY))
+    ids = await seeded(harness)
+    async with harness.app.db.session() as session:
+        far = (await session.exec(select(Cluster).where(Cluster.name == "Far"))).one()
+        await grant_role(
+            session,
+            person_id=ids["cora"],
+            role=RoleName.NATIONAL_COORDINATOR,
+            cluster_id=far.id or 0,
+            school_id=None,
+        )
+    await harness.say("cora", "/digest")
+    first = text_of(await harness.press("cora", "Demo Cluster"))
+    assert "Contributions in this period: 3" in first
+    await harness.say("cora", "/digest")
+    second = text_of(await harness.press("cora", "Far"))
+    assert "Far School" in second and "Contributions in this period: 1" in second
+
+
+async def test_the_mentor_schools_lead_has_no_school_digest(harness: Harness) -> None:
+    await cluster_with_hub(harness, Clock(FRIDAY))
+    ids = await seeded(harness)
+    async with harness.app.db.session() as session:
+        mentor = (await session.exec(select(School).where(School.kind == "mentor"))).one()
+        invite = await create_invite(
+            session, cluster_id=ids["cluster"], role=RoleName.SCHOOL_LEAD, school_id=mentor.id
+        )
+    await member(harness, "mo", invite.code)
+    assert "Digests are for" in text_of(await harness.say("mo", "/digest 30d"))

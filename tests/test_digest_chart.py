@@ -17,7 +17,8 @@ import pytest
 from matplotlib.colors import to_hex
 from PIL import Image
 
-from bot.digest_chart import PALETTE, ChartData, _figure, _labels, draw_chart, short_name
+from bot.digest_chart import PALETTE, ChartData, _figure, draw_chart
+from bot.school_labels import school_labels, short_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,7 @@ def test_every_bar_has_its_total_and_an_empty_one_shows_0() -> None:
 def test_first_school_on_top_with_its_short_name() -> None:
     axes = _figure(PORTUGUESE).axes[0]
     labels = [label.get_text() for label in axes.get_yticklabels()]
-    assert labels == _labels(PORTUGUESE.schools)
+    assert labels == school_labels(PORTUGUESE.schools)
     assert labels[1] == "Telheiras"
     bottom, top = axes.get_ylim()
     assert top < bottom  # y grows downwards: school 0 at the top
@@ -317,7 +318,7 @@ def test_labels_tell_clashing_names_apart() -> None:
         "Oakwood Primary School",
         "Oakwood Primary School",
     )
-    labels = _labels(schools)
+    labels = school_labels(schools)
     assert labels[:2] == ["Básica de Vila Re…", "Secundária de Vil…"]
     assert labels[2:] == ["Oakwood", "Oakwood (2)"]
     assert len(set(labels)) == len(labels)

@@ -141,14 +141,14 @@ class Outbox:
         """Send the photo or document first (uploaded), then the text with its choices.
 
         Returns the ids of the events sent, in that order; for an edit, the edited event's id.
-        In a `group` room the text is an `m.notice`, as bots post in shared rooms, and choices
+        A `notice` reply is an `m.notice` (clients do not notify it). In a `group` room choices
         meant for a private chat are left out (numbers typed there would reach no one).
 
         Raises:
             ChannelError: the homeserver refused, or could not be reached after the retries;
                 or an edit came with a photo or document (only text can be edited).
         """
-        msgtype = "m.notice" if group else "m.text"
+        msgtype = "m.notice" if reply.notice else "m.text"
         if group:
             reply = replace(reply, buttons=tuple(b for b in reply.buttons if not b.private))
         if reply.edit is not None:
