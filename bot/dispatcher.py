@@ -143,7 +143,8 @@ class Dispatcher:
                     now=self.clock(),
                 )
                 replies = await route(self.table, ctx)
-                session.add(state)  # written here, once: the state is not tracked until now
+                if not ctx.erased:
+                    session.add(state)  # written here, once: the state is not tracked until now
             if ctx.wake and self.wake is not None:
                 self.wake()  # after the commit, so the rows it should send are there
             for produce in ctx.later:

@@ -46,6 +46,9 @@ class Context:
     wake: bool = False
     # Replies made once the session is committed (a chart drawn without holding the database).
     later: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
+    # Set once the person erased themselves: nothing of them (not even this chat's state) is
+    # written back.
+    erased: bool = False
     _memberships: list[Membership] | None = None
 
     @property
@@ -77,6 +80,11 @@ class Context:
     def after_commit(self, produce: Callable[[], Awaitable[list[Reply]]]) -> None:
         """Add the replies `produce` makes after the session is committed (no database then)."""
         self.later.append(produce)
+
+    def forget_person(self) -> None:
+        """The person is erased: drop what the session still holds of them, write nothing back."""
+        self.erased = True
+        self.session.expunge_all()
 
     def wake_scheduler(self) -> None:
         """Ask for the messages just planned to be sent now rather than at the next wake-up."""

@@ -1,20 +1,27 @@
-"""/privacy: the opt-out. Withdraw consent, or delete every contribution, at any time.
+"""/privacy: the opt-out. Withdraw consent, erase every contribution, or erase the account.
 
 Withdrawing stops further contributions and takes the person's entries out of any public
-version (they stay visible to the cluster, as agreed when they were written). Deleting removes
-every entry and its evidence from view; both leave an audit record.
+version (they stay visible to the cluster, as agreed when they were written). Erasing the
+contributions removes every entry the person wrote, with its evidence, from the database, and
+the files nothing else uses from the disk. Erasing the account does that and removes the person
+too (`storage.erasure`). Each destructive choice says what will go and asks once more; each
+says afterwards what went.
 """
 
 from __future__ import annotations
 
+from sqlmodel import col, func, select
+
 from bot.messages import Reply
-from handlers.context import Context, confirm, say
+from handlers.context import Context, say
 from handlers.onboarding import CONSENT_VERSION
-from storage.diary import delete_entry, live_entries
-from storage.models import Visibility
-from storage.people import audit, record_consent
+from storage.diary import live_entries
+from storage.erasure import Erased, entries_by, erase_contributions, erase_person
+from storage.models import EvidenceItem, Visibility
+from storage.people import record_consent
 
 FLOW = "privacy"
+CHOICES = ("withdraw", "erase", "erase_account")
 
 
 async def privacy(ctx: Context) -> list[Reply]:
@@ -23,26 +30,35 @@ async def privacy(ctx: Context) -> list[Reply]:
     return await ask(ctx)
 
 
+async def _what_goes(ctx: Context) -> dict[str, int]:
+    """How many entries (drafts included) and evidence items the person has."""
+    assert ctx.person.id is not None
+    ids = await entries_by(ctx.session, person_id=ctx.person.id)
+    evidence = 0
+    if ids:
+        counted = await ctx.session.exec(
+            select(func.count()).where(col(EvidenceItem.entry_id).in_(ids))
+        )
+        evidence = counted.one()
+    return {"entries": len(ids), "evidence": evidence}
+
+
 async def ask(ctx: Context) -> list[Reply]:
-    """The privacy menu, or the confirmation of the chosen action."""
-    if ctx.state.step == "menu":
-        return [
-            say(
-                ctx.t("privacy.menu"),
-                ctx.choice("privacy.withdraw", "withdraw"),
-                ctx.choice("privacy.delete_all", "delete"),
-                ctx.choice("privacy.keep", "keep"),
-            )
-        ]
-    key = "privacy.confirm_withdraw" if ctx.state.step == "withdraw" else "privacy.confirm_delete"
-    return [confirm(ctx, key, "privacy.yes")]
+    """The privacy menu, or the confirmation of the chosen action with what it will remove."""
+    step = ctx.state.step
+    if step == "menu":
+        choices = [ctx.choice(f"privacy.{c}", c) for c in CHOICES]
+        return [say(ctx.t("privacy.menu"), *choices, ctx.choice("privacy.keep", "keep"))]
+    values = await _what_goes(ctx) if step != "withdraw" else {}
+    yes, no = ctx.choice("privacy.yes", "yes"), ctx.choice("cancel.no", "no")
+    return [say(ctx.t(f"privacy.confirm_{step}", **values), yes, no)]
 
 
 async def handle(ctx: Context) -> list[Reply]:
     """Carry out the confirmed choice."""
     step, choice = ctx.state.step, ctx.msg.button
     if step == "menu":
-        if choice in ("withdraw", "delete"):
+        if choice in CHOICES:
             ctx.goto(FLOW, choice)  # type: ignore[arg-type]
             return await ask(ctx)
         ctx.finish()
@@ -51,24 +67,34 @@ async def handle(ctx: Context) -> list[Reply]:
         ctx.finish()
         return [say(ctx.t("privacy.kept"))]
     assert ctx.person.id is not None
-    entries = await live_entries(ctx.session, author_id=ctx.person.id)
     if step == "withdraw":
         await record_consent(
             ctx.session, person_id=ctx.person.id, version=CONSENT_VERSION, granted=False
         )
-        for entry in entries:
+        for entry in await live_entries(ctx.session, author_id=ctx.person.id):
             if entry.visibility != Visibility.CLUSTER:
                 entry.visibility = Visibility.CLUSTER
                 ctx.session.add(entry)
         ctx.finish()
         return [say(ctx.t("privacy.withdrawn"))]
-    for entry in entries:
-        await delete_entry(ctx.session, entry=entry, person_id=ctx.person.id)
-    await audit(
-        ctx.session,
-        person_id=ctx.person.id,
-        action="privacy.deleted_all",
-        detail={"entries": len(entries)},
-    )
-    ctx.finish()
-    return [say(ctx.t("privacy.deleted", n=len(entries)))]
+    if step == "erase":
+        erased = await erase_contributions(ctx.session, person_id=ctx.person.id)
+        ctx.finish()
+    else:
+        erased = await erase_person(ctx.session, person_id=ctx.person.id)
+        ctx.forget_person()
+    _remove_files_later(ctx, erased)
+    return [say(ctx.t(f"privacy.done_{step}", entries=erased.entries, evidence=erased.evidence))]
+
+
+def _remove_files_later(ctx: Context, erased: Erased) -> None:
+    """The files nothing uses any more go from the disk once the erasure is committed."""
+    if not erased.files:
+        return
+
+    async def remove() -> list[Reply]:
+        for digest in erased.files:
+            await ctx.media.remove(digest)
+        return []
+
+    ctx.after_commit(remove)

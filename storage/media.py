@@ -57,6 +57,15 @@ class MediaStore:
         """Whether bytes with this digest are stored."""
         return await asyncio.to_thread(self.path_for(digest).is_file)
 
+    async def remove(self, digest: str) -> bool:
+        """Remove the file stored under `digest`; False when there was none."""
+        path = self.path_for(digest)
+        try:
+            await asyncio.to_thread(path.unlink)
+        except FileNotFoundError:
+            return False
+        return True
+
     def _put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path_for(digest)

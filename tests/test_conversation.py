@@ -297,15 +297,16 @@ async def test_a_restart_resumes_at_the_same_question(harness: Harness, settings
         await restarted.app.db.close()
 
 
-async def test_privacy_delete_all_removes_every_entry(harness: Harness) -> None:
+async def test_privacy_erase_removes_every_entry(harness: Harness) -> None:
     codes = await demo_codes(harness)
     await member(harness, "ana", codes["contributor"])
     await _entry(harness, "ana", "The issue", ["One"], [])
     await _entry(harness, "ana", "Impact", ["Two"], [])
     await harness.say("ana", "/privacy")
-    await harness.press("ana", "Delete all my contributions")
-    assert "Entries deleted: 2" in text_of(await harness.press("ana", "Yes"))
-    assert {e.status for e in await rows(harness, DiaryEntry)} == {"deleted"}
+    asked = text_of(await harness.press("ana", "Erase my contributions"))
+    assert "entries: 2, evidence items: 0" in asked
+    assert "Erased: entries: 2" in text_of(await harness.press("ana", "Yes"))
+    assert await rows(harness, DiaryEntry) == []
 
 
 async def test_hub_group_is_linked_with_a_coordinator_code(harness: Harness) -> None:
