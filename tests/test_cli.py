@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import pty
@@ -13,6 +14,9 @@ from pathlib import Path
 from subprocess import PIPE
 
 import pytest
+
+from bot.channels.console import ConsoleChannel
+from bot.messages import ChatKind, ChatRef, Reply
 
 
 def diarybot(
@@ -285,3 +289,19 @@ def test_help_shows_the_defaults_and_version_prints_the_installed_one(tmp_path: 
     result = diarybot("--version", data_dir=tmp_path)
     assert result.returncode == 0
     assert result.stdout.strip() == f"diarybot {version('cluster-diary-bot')}"
+
+
+async def test_console_prints_a_scheduled_message_to_its_own_chat_without_a_prefix() -> None:
+    """A message the scheduler addresses to the console's chat (no title) reads as any reply."""
+    out = io.StringIO()
+    console = ConsoleChannel(user="cora", stdin=io.StringIO(""), stdout=out)
+    own = ChatRef("console", "dm-cora", ChatKind.PRIVATE)
+    hub = ChatRef("console", "hub", ChatKind.GROUP, title="Cluster hub")
+    assert await console.send(own, Reply("You are invited")) == ["1"]
+    assert await console.send(hub, Reply("A meeting is planned")) == ["2"]
+    assert await console.send(hub, Reply("Coming 1", edit="2")) == ["2"]
+    assert out.getvalue().splitlines() == [
+        "You are invited",
+        "[Cluster hub] A meeting is planned",
+        "[Cluster hub] ✎ Coming 1",
+    ]

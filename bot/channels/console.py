@@ -97,7 +97,8 @@ class ConsoleChannel:
 
         Each printed message gets a number as its id; an edit is printed again, marked so.
         """
-        prefix = "" if chat == self.chat else f"[{chat.title or chat.chat_id}] "
+        # The same chat whoever addresses it (a scheduled message names no title).
+        prefix = "" if chat.chat_id == self.chat.chat_id else f"[{chat.title or chat.chat_id}] "
         lines = reply.text.splitlines() or [""]
         if reply.edit is not None:
             lines[0] = f"✎ {lines[0]}"  # the console cannot change what it printed
