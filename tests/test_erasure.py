@@ -5,6 +5,7 @@ On SQLite and PostgreSQL behind the in-memory channel.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlmodel import SQLModel, select
@@ -125,3 +126,24 @@ def test_every_table_naming_a_person_is_covered() -> None:
         if any(fk.column.table.name == "people" for fk in column.foreign_keys)
     }
     assert referring - covered == set()
+
+
+async def test_seeing_what_is_kept_counts_each_kind(harness: Harness, tmp_path: Path) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await _entry_with(harness, "ana", photo_with_gps(tmp_path / "board.jpg"), "Our board")
+    await harness.say("ana", "/add")
+    await harness.press("ana", "Impact")
+    await harness.say("ana", "A draft answer")
+    await harness.say("ana", "/cancel")
+    await harness.press("ana", "No, keep it")
+    await harness.say("ana", "/privacy")
+    summary = text_of(await harness.press("ana", "See what is kept"))
+    assert "Accounts: memory" in summary
+    assert "Roles: contributor at Hillview Primary" in summary
+    assert "Consent: given on " in summary
+    assert "Entries: submitted: 1, drafts: 1, deleted from view: 0" in summary
+    assert re.search(r"Evidence: photos 1 \(\d+ kB in all\)", summary)
+    assert "Meetings answered: 0" in summary
+    # The menu stays: the next choice still works.
+    assert "Nothing changed" in text_of(await harness.press("ana", "Keep things as they are"))
