@@ -81,6 +81,16 @@ def _row(kind: str, meeting: Meeting, topic: str, due: datetime, now: datetime) 
     }
 
 
+def _person_rows(
+    kind: str, meeting: Meeting, topic: str, due: datetime, now: datetime, people: list[int]
+) -> list[dict[str, Any]]:
+    """One row of `topic` for each person, keyed by the topic and the person."""
+    return [
+        {**_row(kind, meeting, topic, due, now), "person_id": p, "key": f"{topic}:{p}"}
+        for p in people
+    ]
+
+
 async def _hub_rows(
     session: AsyncSession, meeting: Meeting, kind: str, topic: str, due: datetime, now: datetime
 ) -> list[dict[str, Any]]:
@@ -115,10 +125,7 @@ async def plan_news(
     )
     topic = f"meeting:{meeting.id}:news:{meeting.sequence}"
     rows = await _hub_rows(session, meeting, "meeting_hub", topic, now, now)
-    rows += [
-        {**_row("meeting_news", meeting, topic, now, now), "person_id": p, "key": f"{topic}:{p}"}
-        for p in people
-    ]
+    rows += _person_rows("meeting_news", meeting, topic, now, now, people)
     return await plan(session, _finish(rows, event=event, sequence=meeting.sequence))
 
 
@@ -151,11 +158,7 @@ async def plan_meeting(
             continue
         topic = f"meeting:{meeting.id}:remind:{start}:{label}"
         planned = await _hub_rows(session, meeting, "meeting_remind", topic, due, now)
-        planned += [
-            {**_row("meeting_remind", meeting, topic, due, now), "person_id": p}
-            | {"key": f"{topic}:{p}"}
-            for p in people
-        ]
+        planned += _person_rows("meeting_remind", meeting, topic, due, now, people)
         for row in planned:
             row["expires_at"] = meeting.scheduled_at
         rows += _finish(planned, start=start, before=label)

@@ -14,8 +14,9 @@ from handlers.context import Context
 from handlers.meeting_text import hub_post
 from handlers.onboarding import CONSENT_VERSION
 from prompts import Translator
+from storage.clusters import school_names_of
 from storage.meetings import answers_of, changed, posts_of, tally
-from storage.models import Cluster, Meeting, School
+from storage.models import Cluster, Meeting
 from storage.people import audit
 
 FLOW = "meeting"  # /meeting and /meetings share one flow: changing reuses scheduling's steps
@@ -51,12 +52,7 @@ async def meeting_of(
 
 async def school_names(ctx: Context, meeting: Meeting) -> list[str]:
     """The names of the invited schools (empty when the whole cluster is invited)."""
-    names = []
-    for school_id in meeting.invited:
-        school = await ctx.session.get(School, school_id)
-        if school is not None:
-            names.append(school.name)
-    return sorted(names)
+    return await school_names_of(ctx.session, school_ids=meeting.invited)
 
 
 async def hub_edits(ctx: Context, meeting: Meeting, cluster: Cluster) -> list[Reply]:

@@ -29,12 +29,11 @@ from storage.models import (
     Meeting,
     MeetingAnswer,
     MeetingStatus,
-    Person,
     School,
     SchoolKind,
     Section,
 )
-from storage.people import audit
+from storage.people import audit, names_of
 from storage.types import MAX_ROW_ID
 
 FLOW = "notes"
@@ -84,12 +83,10 @@ async def _meeting(ctx: Context) -> tuple[Meeting, Cluster]:
 
 async def _people(ctx: Context, meeting: Meeting) -> dict[int, str]:
     """Everyone invited, by id, with the name they gave (or a number when they gave none)."""
-    names = {}
-    for person_id in await invitees(ctx.session, meeting=meeting):
-        person = await ctx.session.get(Person, person_id)
-        if person is not None and person.deleted_at is None:
-            names[person_id] = person.display_name or f"#{person_id}"
-    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
+    invited = await invitees(ctx.session, meeting=meeting)
+    names = await names_of(ctx.session, person_ids=invited)
+    named = {p: name or f"#{p}" for p, name in names.items()}
+    return dict(sorted(named.items(), key=lambda item: item[1].casefold()))
 
 
 async def ask_attendance(ctx: Context) -> list[Reply]:

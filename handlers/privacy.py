@@ -12,15 +12,14 @@ says afterwards what went. Seeing shows everything kept about the person, counte
 from __future__ import annotations
 
 from babel.units import format_unit
-from sqlmodel import col, func, select
 
 from bot.messages import Button, Reply
 from handlers.context import Context, say
 from handlers.dates import locale_of, say_day
 from handlers.onboarding import CONSENT_VERSION
 from storage.diary import live_entries
-from storage.erasure import Erased, entries_by, erase_contributions, erase_person
-from storage.models import EvidenceItem, Visibility
+from storage.erasure import Erased, erase_contributions, erase_person
+from storage.models import Visibility
 from storage.people import record_consent
 from storage.stored import stored_about
 
@@ -38,14 +37,8 @@ async def privacy(ctx: Context) -> list[Reply]:
 async def _what_goes(ctx: Context) -> dict[str, int]:
     """How many entries (drafts included) and evidence items the person has."""
     assert ctx.person.id is not None
-    ids = await entries_by(ctx.session, person_id=ctx.person.id)
-    evidence = 0
-    if ids:
-        counted = await ctx.session.exec(
-            select(func.count()).where(col(EvidenceItem.entry_id).in_(ids))
-        )
-        evidence = counted.one()
-    return {"entries": len(ids), "evidence": evidence}
+    stored = await stored_about(ctx.session, person_id=ctx.person.id)
+    return {"entries": stored.entries.total(), "evidence": stored.evidence.total()}
 
 
 async def ask(ctx: Context) -> list[Reply]:

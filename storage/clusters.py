@@ -93,6 +93,14 @@ async def schools_of(session: AsyncSession, *, cluster_id: int) -> list[School]:
     return sorted(rows.all(), key=lambda s: (s.kind != SchoolKind.MENTOR, s.name))
 
 
+async def school_names_of(session: AsyncSession, *, school_ids: list[int]) -> list[str]:
+    """The names of these schools, sorted."""
+    if not school_ids:
+        return []
+    rows = await session.exec(select(School.name).where(col(School.id).in_(school_ids)))
+    return sorted(rows.all())
+
+
 async def create_invite(
     session: AsyncSession,
     *,

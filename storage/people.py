@@ -219,3 +219,15 @@ async def holders_of(
     if school_id is not None:
         query = query.where(Role.school_id == school_id)
     return sorted(set((await session.exec(query)).all()))
+
+
+async def names_of(session: AsyncSession, *, person_ids: list[int]) -> dict[int, str]:
+    """The names these people gave (empty when none), leaving out deleted people."""
+    if not person_ids:
+        return {}
+    rows = await session.exec(
+        select(Person.id, Person.display_name).where(
+            col(Person.id).in_(person_ids), col(Person.deleted_at).is_(None)
+        )
+    )
+    return {person_id: name for person_id, name in rows.all() if person_id is not None}

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bot.settings import Settings
 from storage.models import MeetingAnswer
-from tests.synapse import Synapse, synapse  # noqa: F401 (the fixture)
+from tests.synapse import Synapse, Teacher, synapse  # noqa: F401 (the fixture)
 from tests.test_matrix_e2e import (  # noqa: F401 (fixtures)
     become_member,
     codes_of,
@@ -29,6 +29,20 @@ from tests.test_matrix_e2e import (  # noqa: F401 (fixtures)
 from tests.test_meetings import NOW, Clock, restarted
 
 pytestmark = pytest.mark.synapse
+
+
+async def linked_hub(cora: Teacher, dm: str, bot_id: str, *members: Teacher) -> str:
+    """An encrypted hub room made by cora (a coordinator) with `members` in it, linked."""
+    await cora.say(dm, "/hubcode")
+    code = (await cora.until(dm, "/linkhub"))[-1].body.split("/linkhub", 1)[1].split()[0]
+    hub = await cora.room_with(bot_id, encrypted=True, name="Demo hub", direct=False)
+    for person in members:
+        await cora.client.room_invite(hub, person.user_id)
+        await person.client.join(hub)
+        await person.wait_for(lambda person=person: hub in person.client.rooms)
+    await cora.say(hub, f"/linkhub {code}")
+    await cora.until(hub, "Demo Cluster")
+    return hub
 
 
 async def test_a_reaction_in_the_hub_answers_and_the_post_shows_the_tally(
@@ -49,16 +63,7 @@ async def test_a_reaction_in_the_hub_answers_and_the_post_shows_the_tally(
         ana_dm = await ana.room_with(settings.matrix_user_id, encrypted=True)
         await become_member(ana, ana_dm, codes["contributor"])
 
-        await cora.say(cora_dm, "/hubcode")
-        code = (await cora.until(cora_dm, "/linkhub"))[-1].body.split("/linkhub", 1)[1].split()[0]
-        hub = await cora.room_with(
-            settings.matrix_user_id, encrypted=True, name="Demo hub", direct=False
-        )
-        await cora.client.room_invite(hub, ana.user_id)
-        await ana.client.join(hub)
-        await ana.wait_for(lambda: hub in ana.client.rooms)
-        await cora.say(hub, f"/linkhub {code}")
-        await cora.until(hub, "Demo Cluster")
+        hub = await linked_hub(cora, cora_dm, settings.matrix_user_id or "", ana)
 
         await cora.say(cora_dm, "/meeting 20/01/2027 15:00 https://meet.example.org/north | focus")
         review = (await cora.until(cora_dm, "Shall I announce"))[-1]
@@ -96,13 +101,7 @@ async def test_a_digest_in_the_hub_is_a_notice_and_an_image(
         codes = await codes_of(bot)
         dm = await cora.room_with(settings.matrix_user_id, encrypted=True)
         await become_member(cora, dm, codes["coordinator"])
-        await cora.say(dm, "/hubcode")
-        code = (await cora.until(dm, "/linkhub"))[-1].body.split("/linkhub", 1)[1].split()[0]
-        hub = await cora.room_with(
-            settings.matrix_user_id, encrypted=True, name="Demo hub", direct=False
-        )
-        await cora.say(hub, f"/linkhub {code}")
-        await cora.until(hub, "Demo Cluster")
+        hub = await linked_hub(cora, dm, settings.matrix_user_id or "")
         await cora.say(hub, "/digest 7d")
         text = (await cora.until(hub, "Diary digest of Demo Cluster"))[-1]
         assert text.source["content"]["msgtype"] == "m.notice"
