@@ -40,8 +40,8 @@ from sqlalchemy import event, insert, text
 from sqlmodel import SQLModel
 
 from bot.digest_chart import draw_chart
+from bot.settings import DEFAULT_CONSENT_VERSION
 from handlers.digest_text import chart_data, digest_texts
-from handlers.onboarding import CONSENT_VERSION
 from handlers.sections import QUESTIONS
 from prompts import Translator
 from storage.db import Database, hide_password
@@ -121,7 +121,7 @@ def _rows(now: datetime, rng: random.Random) -> tuple[dict[str, list[dict]], lis
     staff: dict[int, list[int]] = {s: [] for s in schools}
     for p in range(PEOPLE):  # the coordinator, then people dealt out to the schools
         pid = add("people", f"Teacher {p + 1}", "en", old)
-        add("consent_records", pid, CONSENT_VERSION, True, old)
+        add("consent_records", pid, DEFAULT_CONSENT_VERSION, True, old)
         school = schools[p % len(schools)] if p else None
         role = RoleName.CLUSTER_COORDINATOR
         if school is not None:

@@ -60,7 +60,7 @@ from storage.models import (
 )
 from storage.types import utcnow
 
-CONSENT_VERSION = "2026-11"  # handlers.onboarding.CONSENT_VERSION, kept import-free here
+CONSENT_VERSION = "2026-11"  # bot.settings.DEFAULT_CONSENT_VERSION, kept import-free here
 YEAR_START = datetime(2025, 9, 1, 7, 0, tzinfo=UTC)
 YEAR_DAYS = 300
 COUNTRIES = (("HR", "hr"), ("NL", "nl"), ("CZ", "cs"), ("HU", "hu"), ("IT", "it"), ("PT", "pt"))

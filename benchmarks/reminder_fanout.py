@@ -7,7 +7,7 @@ Each run builds a fresh database (a SQLite file; also a scratch PostgreSQL datab
 server of `--postgres URL`, created and dropped here) holding one cluster in Europe/Brussels
 (or `--clusters` alike ones, the mentee schools dealt out to them) with a mentor school,
 `--schools` mentee schools and `--people` people spread over them, each with consent of the
-current version (`handlers.onboarding.CONSENT_VERSION`), a school role (contributor, every
+current version (`bot.settings.DEFAULT_CONSENT_VERSION`), a school role (contributor, every
 twentieth a school lead) and a Telegram identity with its private chat. The clusters' autumn
 term puts an input point on Friday 16 October 2026, and the bot's clock is 10:00 local that
 day, inside the working hours: the planner makes one `input` row per person and all of them

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, text
 from sqlmodel import SQLModel, col, select
 
 from bot.rhythm import allowed, current_window
-from handlers.onboarding import CONSENT_VERSION
+from bot.settings import DEFAULT_CONSENT_VERSION
 from storage.calendar import calendar_of
 from storage.db import Database
 from storage.models import (
@@ -175,7 +175,7 @@ async def prepare(url: str, *, people: int, schools: int, clusters: int) -> Popu
                 {
                     "id": p,
                     "person_id": p,
-                    "version": CONSENT_VERSION,
+                    "version": DEFAULT_CONSENT_VERSION,
                     "granted": True,
                     "created_at": CREATED,
                 }

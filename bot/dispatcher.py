@@ -115,7 +115,7 @@ class Dispatcher:
                     platform=msg.sender.platform,
                     external_id=msg.sender.user_id,
                     chat_key=msg.chat.key,
-                    consent_version=self.table.consent_version,
+                    consent_version=self.settings.consent_version,
                 )
                 identity, person, state = arrival.identity, arrival.person, arrival.state
                 assert person.id is not None
@@ -123,7 +123,7 @@ class Dispatcher:
                 act_as(
                     session,
                     person_id=person.id,
-                    consent_version=self.table.consent_version,
+                    consent_version=self.settings.consent_version,
                     consented=arrival.consented,
                 )
                 private = msg.chat.kind == ChatKind.PRIVATE
@@ -141,6 +141,7 @@ class Dispatcher:
                     state=state,
                     t=Translator(self._language(person.language, msg)),
                     now=self.clock(),
+                    consent_outdated=arrival.outdated,
                 )
                 replies = await route(self.table, ctx)
                 if not ctx.erased:

@@ -29,6 +29,8 @@ from pydantic_settings import (
 
 LANGUAGES = ("en", "nl", "hr", "cs", "hu", "it", "pt")
 ENV_PREFIX = "DIARYBOT_"
+# The consent text's version when a deployment names none; see `Settings.consent_version`.
+DEFAULT_CONSENT_VERSION = "2026-11"
 # Read by the test suite only (see README), so never reported as unknown settings.
 TEST_ENV_PREFIX = "DIARYBOT_TEST_"
 
@@ -85,6 +87,16 @@ class Settings(BaseSettings):
             "video/*",
         ]
     )
+
+    # What the consent text tells people (see the README's "Data protection"). Changing any of
+    # them means a new text: raise `consent_version` too, and everyone who agreed to an earlier
+    # version is asked again at their next message (their place in a conversation is kept).
+    consent_version: str = Field(default=DEFAULT_CONSENT_VERSION, min_length=1, max_length=32)
+    data_controller: str = Field(default="", max_length=300)
+    data_contact: str = Field(default="", max_length=300)
+    data_purpose: str = Field(default="", max_length=1000)
+    # How long a cluster's data is kept after its end date, before `diarybot retention`.
+    retention_months: int = Field(default=12, ge=1, le=600)
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"

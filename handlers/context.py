@@ -49,6 +49,10 @@ class Context:
     # Set once the person erased themselves: nothing of them (not even this chat's state) is
     # written back.
     erased: bool = False
+    # The person's newest answer agrees to an earlier version of the consent text.
+    consent_outdated: bool = False
+    # Set by `resume`: the routing asks the restored step's question after the handler's replies.
+    ask_again: bool = False
     _memberships: list[Membership] | None = None
 
     @property
@@ -76,6 +80,13 @@ class Context:
             self.state.rev += 1
         self.state.flow, self.state.step, self.state.data = "", "", {}
         self.state.updated_at = self.now
+
+    def resume(self, flow: str, step: str, data: dict[str, Any]) -> None:
+        """Go back to a step saved earlier, with its draft, and have its question asked again."""
+        self.state.rev += 1
+        self.state.flow, self.state.step, self.state.data = flow, step, data
+        self.state.updated_at = self.now
+        self.ask_again = True
 
     def after_commit(self, produce: Callable[[], Awaitable[list[Reply]]]) -> None:
         """Add the replies `produce` makes after the session is committed (no database then)."""

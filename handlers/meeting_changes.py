@@ -12,7 +12,6 @@ from bot.meeting_plan import plan_meeting, plan_news
 from bot.messages import ChatKind, ChatRef, Reply
 from handlers.context import Context
 from handlers.meeting_text import hub_post
-from handlers.onboarding import CONSENT_VERSION
 from prompts import Translator
 from storage.clusters import school_names_of
 from storage.meetings import answers_of, changed, posts_of, tally
@@ -83,14 +82,18 @@ async def tell(ctx: Context, meeting: Meeting, cluster: Cluster, event: str) -> 
     ctx.session.add(meeting)
     await ctx.session.flush()
     await plan_news(
-        ctx.session, meeting=meeting, event=event, consent_version=CONSENT_VERSION, now=ctx.now
+        ctx.session,
+        meeting=meeting,
+        event=event,
+        consent_version=ctx.settings.consent_version,
+        now=ctx.now,
     )
     if event != "cancelled":
         await plan_meeting(
             ctx.session,
             meeting=meeting,
             cluster=cluster,
-            consent_version=CONSENT_VERSION,
+            consent_version=ctx.settings.consent_version,
             now=ctx.now,
         )
     await audit(

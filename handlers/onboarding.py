@@ -1,19 +1,24 @@
 """Getting in: /start, /join with an invite code, informed consent, language, /help.
 
 A join code is checked at once but redeemed only after the person agrees to the consent text,
-so someone who declines leaves nothing behind but their refusal.
+so someone who declines leaves nothing behind but their refusal. The text names the deployment's
+data controller, contact, purpose and retention period (settings); when its version changes,
+whoever agreed to an earlier one is asked again before their next step, and agreeing takes them
+back to that step with their draft as it was.
 """
 
 from __future__ import annotations
 
+from babel.units import format_unit
+
 from bot.messages import Button, Reply
 from bot.settings import LANGUAGES
 from handlers.context import Context, say
+from handlers.dates import locale_of
 from storage.clusters import ClusterError, join_with_code, normalise_code, usable_invite
 from storage.models import InvitePurpose, RoleName
 from storage.people import audit, current_consent, record_consent
 
-CONSENT_VERSION = "2026-11"
 FLOW_CONSENT = "consent"
 FLOW_LANGUAGE = "language"
 
@@ -70,7 +75,7 @@ async def join(ctx: Context) -> list[Reply]:
         return [say(ctx.t(f"join.{exc.code}"))]
     assert ctx.person.id is not None
     consent = await current_consent(ctx.session, person_id=ctx.person.id)
-    if consent is not None and consent.grants(CONSENT_VERSION):
+    if consent is not None and consent.grants(ctx.settings.consent_version):
         return await _redeem(ctx, code)
     ctx.goto(FLOW_CONSENT, "ask", code=code)
     return await ask_consent(ctx)
@@ -95,15 +100,35 @@ async def consent_command(ctx: Context) -> list[Reply]:
     return await ask_consent(ctx)
 
 
+async def reconsent(ctx: Context) -> list[Reply]:
+    """The person agreed to an earlier consent text: ask the current one, keeping their place."""
+    state = ctx.state
+    place = {"flow": state.flow, "step": state.step, "data": state.data} if state.flow else None
+    ctx.goto(FLOW_CONSENT, "ask", resume=place)
+    version = ctx.settings.consent_version
+    return [say(ctx.t("consent.changed", version=version)), *await ask_consent(ctx)]
+
+
+def consent_text(ctx: Context) -> str:
+    """The consent text as this deployment fills it in, in the person's language."""
+    settings, t = ctx.settings, ctx.t
+    period = format_unit(
+        settings.retention_months, "duration-month", length="long", locale=locale_of(t.language)
+    )
+    return t(
+        "consent.text",
+        version=settings.consent_version,
+        controller=settings.data_controller or t("consent.controller_unset"),
+        contact=settings.data_contact or t("consent.contact_unset"),
+        purpose=settings.data_purpose or t("consent.purpose"),
+        period=period,
+    )
+
+
 async def ask_consent(ctx: Context) -> list[Reply]:
     """The consent text with its two answers."""
-    return [
-        say(
-            ctx.t("consent.text", version=CONSENT_VERSION),
-            ctx.choice("consent.agree", "yes"),
-            ctx.choice("consent.decline", "no"),
-        )
-    ]
+    agree, decline = ctx.choice("consent.agree", "yes"), ctx.choice("consent.decline", "no")
+    return [say(consent_text(ctx), agree, decline)]
 
 
 async def handle_consent(ctx: Context) -> list[Reply]:
@@ -114,15 +139,18 @@ async def handle_consent(ctx: Context) -> list[Reply]:
     assert ctx.person.id is not None
     granted = answer == "yes"
     await record_consent(
-        ctx.session, person_id=ctx.person.id, version=CONSENT_VERSION, granted=granted
+        ctx.session, person_id=ctx.person.id, version=ctx.settings.consent_version, granted=granted
     )
-    code = ctx.data.get("code")
+    code, place = ctx.data.get("code"), ctx.data.get("resume")
     if not granted:
         ctx.finish()
         return [say(ctx.t("consent.declined"))]
     if not ctx.person.display_name:
         ctx.person.display_name = ctx.msg.sender.display_name[:200]
         ctx.identity.display_name = ctx.msg.sender.display_name[:200]
+    if place:
+        ctx.resume(place["flow"], place["step"], place["data"])
+        return [say(ctx.t("consent.resumed"))]
     replies = [say(ctx.t("consent.thanks"))]
     if code:
         replies += await _redeem(ctx, code)

@@ -47,13 +47,17 @@ def build_table() -> Table:
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
     flows = {
-        onboarding.FLOW_CONSENT: Flow(onboarding.handle_consent, onboarding.ask_consent),
-        onboarding.FLOW_LANGUAGE: Flow(onboarding.handle_language, onboarding.ask_language),
+        onboarding.FLOW_CONSENT: Flow(
+            onboarding.handle_consent, onboarding.ask_consent, needs_consent=False
+        ),
+        onboarding.FLOW_LANGUAGE: Flow(
+            onboarding.handle_language, onboarding.ask_language, needs_consent=False
+        ),
         entry.FLOW: Flow(entry.handle, entry.ask),
         review.FLOW: Flow(review.handle, review.ask),
         focus.FLOW_PROPOSE: Flow(focus.handle_propose, focus.ask_propose),
         focus.FLOW_DECIDE: Flow(focus.handle_decide, focus.ask_decide),
-        privacy.FLOW: Flow(privacy.handle, privacy.ask),
+        privacy.FLOW: Flow(privacy.handle, privacy.ask, needs_consent=False),
         calendar.FLOW: Flow(calendar.handle, calendar.ask),
         reminders.FLOW: Flow(reminders.handle, reminders.ask),
         meeting.FLOW: Flow(meeting.handle, meeting.ask),
@@ -65,7 +69,7 @@ def build_table() -> Table:
         flows=flows,
         fallback=onboarding.fallback,
         reaction=rsvp.reaction,
-        consent_version=onboarding.CONSENT_VERSION,
+        reconsent=onboarding.reconsent,
     )
 
 

@@ -42,6 +42,9 @@ class Flow:
 
     handle: Handler
     ask: Handler
+    # False for the flows a person may go through without agreeing to the current consent
+    # text: answering it, choosing a language, withdrawing or erasing.
+    needs_consent: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,11 @@ class Table:
     commands: Mapping[str, Command]
     flows: Mapping[str, Flow]
     fallback: Handler
-    consent_version: str
     # A reaction to a message (a Matrix hub's way of answering a meeting post).
     reaction: Handler | None = None
+    # Asked instead, in a private chat, when the person agreed to an earlier version of the
+    # consent text and their message needs consent; it keeps their place to come back to.
+    reconsent: Handler | None = None
 
 
 def stamp(replies: list[Reply], rev: int) -> list[Reply]:
@@ -94,6 +99,16 @@ async def _allowed(table: Table, spec: Command, ctx: Context) -> list[Reply] | N
     return None
 
 
+def _needs_consent(table: Table, ctx: Context) -> bool:
+    """Whether the message goes somewhere that needs the current consent."""
+    msg = ctx.msg
+    if msg.command is not None:
+        spec = table.commands.get(msg.command)
+        return spec is not None and spec.needs >= Needs.CONSENT
+    flow = table.flows.get(ctx.state.flow)
+    return flow is None or flow.needs_consent
+
+
 async def route(table: Table, ctx: Context) -> list[Reply]:
     """Find the handler for the message in `ctx`, run it, and stamp the buttons it offers."""
     if ctx.msg.moved_from is not None:
@@ -116,6 +131,13 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     if len(msg.text) > limit and (msg.chat.kind == ChatKind.PRIVATE or msg.command):
         # Refused whole, before any handler sees it: the draft stays as it was.
         replies = [say(ctx.t("errors.too_long", length=len(msg.text), limit=limit))]
+    elif (
+        table.reconsent is not None
+        and ctx.consent_outdated
+        and msg.chat.kind == ChatKind.PRIVATE
+        and _needs_consent(table, ctx)
+    ):
+        replies = await table.reconsent(ctx)
     elif msg.button is not None:
         rev, _, value = msg.button.partition(":")
         flow = table.flows.get(ctx.state.flow)
@@ -144,6 +166,8 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     else:
         replies = await table.fallback(ctx)
 
+    if ctx.ask_again and ctx.state.flow in table.flows:
+        replies += await table.flows[ctx.state.flow].ask(ctx)
     replies = stamp(replies, ctx.state.rev)
     offered = _offered_map(replies)
     if offered or OFFERED in ctx.state.data:

@@ -25,6 +25,8 @@ class Arrival:
     person: Person
     consented: bool
     state: ConversationState
+    # The newest answer agrees to an earlier version of the consent text than the current one.
+    outdated: bool = False
 
 
 async def arrive(
@@ -73,4 +75,5 @@ async def arrive(
     else:
         session.expunge(state)
     consented = consent is not None and consent.grants(consent_version)
-    return Arrival(identity, person, consented=consented, state=state)
+    outdated = consent is not None and consent.granted and not consented
+    return Arrival(identity, person, consented=consented, state=state, outdated=outdated)

@@ -6,6 +6,7 @@ database enum types, so adding a value never needs a type migration on PostgreSQ
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -27,6 +28,16 @@ def _when() -> Any:
 
 def _meeting_uid() -> str:
     return f"{uuid4()}@cluster-diary"
+
+
+# Pseudonyms avoid look-alike characters (0/O, 1/I/L) so they can be read out and typed.
+PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+PSEUDONYM_LENGTH = 5
+
+
+def new_pseudonym() -> str:
+    """A random code naming a person where their name must not appear ("participant K7Q2M")."""
+    return "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(PSEUDONYM_LENGTH))
 
 
 def _json() -> Any:
@@ -115,6 +126,10 @@ class Cluster(SQLModel, table=True):
     # The weekly digest in the hub chats: ISO weekday (1 = Monday, 0 = none) and local time.
     digest_day: int = Field(default=5)
     digest_time: str = Field(default="15:00", max_length=5)
+    # The last day of the cluster's work; its data is kept `retention_months` (a setting)
+    # longer, then purged or anonymised by `diarybot retention`, which records when it did.
+    ends_on: date | None = None
+    retention_applied_at: datetime | None = _when()
     created_at: datetime = _created()
 
 
@@ -174,6 +189,8 @@ class Person(SQLModel, table=True):
     __tablename__ = "people"
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(default="", max_length=200)
+    # Shown instead of the name on entries kept without it (consent withdrawn, retention).
+    pseudonym: str = Field(default_factory=new_pseudonym, max_length=16)
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = _created()
     deleted_at: datetime | None = _when()
@@ -270,6 +287,8 @@ class DiaryEntry(SQLModel, table=True):
     deleted_at: datetime | None = _when()
     # The cluster meeting whose notes this is (meeting-notes entries recorded after one).
     meeting_id: int | None = Field(default=None, foreign_key="meetings.id")
+    # Shown to others under the author's pseudonym, never their name (kept on withdrawal).
+    anonymised: bool = Field(default=False)
 
 
 class EvidenceItem(SQLModel, table=True):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bot.messages import Attachment, ChatRef, Reply
 from bot.scheduler import Scheduler
-from handlers.onboarding import CONSENT_VERSION
+from bot.settings import DEFAULT_CONSENT_VERSION
 from storage.db import Database
 
 PLATFORM = "worker"
@@ -94,7 +94,7 @@ async def main(args: argparse.Namespace) -> None:
     scheduler = Scheduler(
         db=db,
         channels={PLATFORM: channel},
-        consent_version=CONSENT_VERSION,
+        consent_version=DEFAULT_CONSENT_VERSION,
         default_language="en",
         interval_seconds=0,
         clock=lambda: now,

@@ -47,8 +47,7 @@ from bot.channels.matrix_outbox import DOCUMENT, PHOTO, TEXT, transaction_id
 from bot.channels.matrix_session import SavedValues
 from bot.messages import ChatKind, ChatRef, Incoming, Reply
 from bot.scheduler import Scheduler
-from bot.settings import Settings, load_settings
-from handlers.onboarding import CONSENT_VERSION
+from bot.settings import DEFAULT_CONSENT_VERSION, Settings, load_settings
 from storage.db import Database
 from storage.models import Reminder, ReminderStatus
 from tests.builders import demo_codes, member, set_rhythm
@@ -86,7 +85,7 @@ async def test_delivery_keys_each_reminder_by_its_row(harness: Harness) -> None:
     scheduler = Scheduler(
         db=harness.app.db,
         channels=harness.app.dispatcher.channels,
-        consent_version=CONSENT_VERSION,
+        consent_version=DEFAULT_CONSENT_VERSION,
         default_language="en",
         interval_seconds=0,
         clock=lambda: datetime(2026, 10, 16, 8, tzinfo=UTC),  # 09:00 in Lisbon: input point

@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot.app import App
 from bot.messages import ChatKind, ChatRef, Reply
 from bot.scheduler import Scheduler
-from handlers.onboarding import CONSENT_VERSION
+from bot.settings import DEFAULT_CONSENT_VERSION
 from prompts import Translator
 from storage.clusters import create_cluster, create_invite
 from storage.models import Cluster, DiaryEntry, Meeting, MeetingAnswer, Reminder, RoleName
@@ -63,7 +63,7 @@ def restarted(app: App, clock: Clock) -> Scheduler:
     return Scheduler(
         db=app.db,
         channels=app.dispatcher.channels,
-        consent_version=CONSENT_VERSION,
+        consent_version=DEFAULT_CONSENT_VERSION,
         default_language="en",
         interval_seconds=0,
         clock=clock,
@@ -363,7 +363,7 @@ async def test_announcing_wakes_the_scheduler_at_once(harness: Harness) -> None:
     scheduler = Scheduler(
         db=harness.app.db,
         channels=harness.app.dispatcher.channels,
-        consent_version=CONSENT_VERSION,
+        consent_version=DEFAULT_CONSENT_VERSION,
         default_language="en",
         interval_seconds=3600,
     )

@@ -28,8 +28,7 @@ from sqlmodel import col, select
 from bot.delivery import BATCH, PARALLEL
 from bot.demo import create_demo
 from bot.scheduler import LAST_PASS, Scheduler
-from bot.settings import Settings
-from handlers.onboarding import CONSENT_VERSION
+from bot.settings import DEFAULT_CONSENT_VERSION, Settings
 from storage.channel_values import get_channel_value, set_channel_value
 from storage.db import Database
 from storage.models import (
@@ -113,7 +112,9 @@ async def _due_reminders(db: Database, count: int) -> dict[int, str]:
                         cluster_id=cluster.id,
                         school_id=school.id,
                     ),
-                    ConsentRecord(person_id=person_id, version=CONSENT_VERSION, granted=True),
+                    ConsentRecord(
+                        person_id=person_id, version=DEFAULT_CONSENT_VERSION, granted=True
+                    ),
                 ]
             )
         topic = f"input:{school.id}:{today.isoformat()}"
@@ -258,7 +259,7 @@ async def test_two_schedulers_planning_for_the_first_time_together(
     second = Scheduler(
         db=other,
         channels={},
-        consent_version=CONSENT_VERSION,
+        consent_version=DEFAULT_CONSENT_VERSION,
         default_language="en",
         interval_seconds=0,
         clock=lambda: NOW,
@@ -306,7 +307,7 @@ async def test_a_process_killed_after_claiming_delivers_after_restart(
         restarted = Scheduler(
             db=db,
             channels={PLATFORM: channel},
-            consent_version=CONSENT_VERSION,
+            consent_version=DEFAULT_CONSENT_VERSION,
             default_language="en",
             interval_seconds=0,
             clock=clock,
@@ -347,7 +348,7 @@ async def test_the_reminder_button_starts_add_on_telegram(settings: Settings) ->
         scheduler = Scheduler(
             db=bot.app.db,
             channels={bot.channel.platform: bot.channel},
-            consent_version=CONSENT_VERSION,
+            consent_version=DEFAULT_CONSENT_VERSION,
             default_language="en",
             interval_seconds=0,
             clock=clock,
