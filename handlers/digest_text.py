@@ -48,7 +48,10 @@ def _school_part(t: Translator, part: SchoolDigest, now: datetime, nudge_days: i
     counts = " · ".join(f"{t(f'sections.{s}')} {part.added[s]}" for s in Section if part.added[s])
     lines.append(t("digest.added", counts=counts))
     for c in part.contributions:
-        author = c.author or t("digest.anonymous")
+        if c.pseudonym:
+            author = t("privacy.pseudonym", code=c.pseudonym)
+        else:
+            author = c.author or t("digest.anonymous")
         lines.append(f"• {t(f'sections.{c.section}')} — {author}: “{c.excerpt}”")
     hidden = part.added.total() - len(part.contributions)
     if hidden > 0:

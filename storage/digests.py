@@ -46,8 +46,9 @@ class Contribution:
     """One submitted entry as a digest lists it."""
 
     section: str
-    author: str  # "" when the author chose to be anonymous
+    author: str  # "" when the author chose to be anonymous or is kept without a name
     excerpt: str
+    pseudonym: str = ""  # set when the entry is kept without its author's name
 
 
 @dataclass
@@ -166,19 +167,20 @@ async def _contributions(
         *_in_period(since, until),
     )
     rows = await session.exec(
-        select(DiaryEntry, Person.display_name)
+        select(DiaryEntry, Person.display_name, Person.pseudonym)
         .join(newest, newest.c.id == DiaryEntry.id)
         .join(Person, col(Person.id) == DiaryEntry.author_id)
         .where(newest.c.n <= LISTED)
         .order_by(col(DiaryEntry.submitted_at).desc(), col(DiaryEntry.id).desc())
     )
-    for entry, name in rows.all():
-        anonymous = entry.visibility == Visibility.PUBLIC_ANONYMOUS
+    for entry, name, pseudonym in rows.all():
+        anonymous = entry.visibility == Visibility.PUBLIC_ANONYMOUS or entry.anonymised
         schools[entry.school_id].contributions.append(
             Contribution(
                 section=entry.section,
                 author="" if anonymous else name,
                 excerpt=excerpt_of(entry, questions.get(entry.section, ())),
+                pseudonym=pseudonym if entry.anonymised else "",
             )
         )
 

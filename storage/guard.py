@@ -74,6 +74,7 @@ _RETRACTIONS: dict[type, dict[str, Any]] = {
     DiaryEntry: {
         "status": {EntryStatus.DELETED},
         "visibility": {Visibility.CLUSTER},
+        "anonymised": {True},
         "deleted_at": None,
         "updated_at": None,
     },

@@ -16,7 +16,8 @@ from bot.demo import create_demo
 from storage.calendar import add_term
 from storage.db import Database
 from storage.models import Cluster, School
-from tests.helpers import Harness
+from storage.people import identity_for
+from tests.helpers import PLATFORM, Harness
 
 
 def photo_with_gps(path: Path) -> Path:
@@ -58,6 +59,27 @@ async def demo_codes(bot: Harness) -> dict[str, str]:
     async with bot.app.db.session() as session:
         demo = await create_demo(session, language="en", timezone="Europe/Lisbon")
     return demo.invites
+
+
+async def submitted_entry(bot: Harness, user: str, answer: str, *paths: Path) -> None:
+    """A submitted issue entry, seen by the cluster only, with these files as evidence."""
+    await bot.say(user, "/add")
+    await bot.press(user, "The issue")
+    for path in paths:
+        await bot.attach(user, path)
+    await bot.say(user, answer)
+    await bot.press(user, "That's all")
+    await bot.press(user, "Skip")
+    await bot.press(user, "Add it")
+    await bot.press(user, "Cluster only")
+
+
+async def person_id(bot: Harness, user: str) -> int:
+    """The id of the person behind `user` of the in-memory channel."""
+    async with bot.app.db.session() as session:
+        _, person = await identity_for(session, platform=PLATFORM, external_id=user)
+        assert person.id is not None
+        return person.id
 
 
 async def member(bot: Harness, user: str, code: str, language_label: str = "English") -> None:

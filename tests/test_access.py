@@ -51,7 +51,7 @@ async def press_on(bot: Harness, chat: ChatRef, replies: list[Reply], label: str
 async def withdraw(bot: Harness, user: str) -> None:
     await bot.say(user, "/privacy")
     await bot.press(user, "Withdraw consent")
-    assert "withdrawn" in text_of(await bot.press(user, "Yes"))
+    assert "withdrawn" in text_of(await bot.press(user, "Leave it there, without my name"))
 
 
 async def open_entry(bot: Harness, chat: ChatRef) -> list[Reply]:

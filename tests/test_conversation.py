@@ -47,7 +47,7 @@ async def test_contributing_needs_current_consent(harness: Harness) -> None:
     await member(harness, "ana", codes["contributor"])
     await harness.say("ana", "/privacy")
     await harness.press("ana", "Withdraw consent")
-    assert "withdrawn" in text_of(await harness.press("ana", "Yes"))
+    assert "withdrawn" in text_of(await harness.press("ana", "Leave it there, without my name"))
     replies = await harness.say("ana", "/add")
     assert "consent" in text_of(replies)
     assert [b.data for b in replies[0].buttons] == ["/consent"]

@@ -15,13 +15,12 @@ from sqlmodel import select
 
 from bot.messages import ChatKind
 from bot.scheduler import Scheduler
-from handlers.onboarding import CONSENT_VERSION
+from bot.settings import DEFAULT_CONSENT_VERSION
 from prompts import Translator
 from storage.calendar import add_holiday, add_term
 from storage.models import DiaryEntry, EntryStatus, Reminder, ReminderStatus, School
-from storage.people import identity_for
 from storage.reminders import LEASE, claim_due
-from tests.builders import RHYTHM_START, demo_codes, member, set_rhythm
+from tests.builders import RHYTHM_START, demo_codes, member, person_id, set_rhythm
 from tests.helpers import Harness
 
 # The demo cluster's first mentee school, where the contributor and lead invites lead.
@@ -54,18 +53,11 @@ async def _cluster(
     return await set_rhythm(bot.app.db, timezone=timezone, nudge_days=nudge_days, term=term)
 
 
-async def _person_id(bot: Harness, user: str) -> int:
-    async with bot.app.db.session() as session:
-        _, person = await identity_for(session, platform="memory", external_id=user)
-    assert person.id is not None
-    return person.id
-
-
 def _scheduler(bot: Harness, clock: Clock) -> Scheduler:
     return Scheduler(
         db=bot.app.db,
         channels=bot.app.dispatcher.channels,
-        consent_version=CONSENT_VERSION,
+        consent_version=DEFAULT_CONSENT_VERSION,
         default_language="en",
         interval_seconds=0,
         clock=clock,
@@ -167,7 +159,7 @@ async def test_paused_stopped_and_withdrawn_people_get_nothing(harness: Harness)
     await harness.say("rui", "/privacy")
     pt = Translator("pt")  # rui reads Portuguese
     await harness.press("rui", pt("privacy.withdraw"))
-    await harness.press("rui", pt("privacy.yes"))
+    await harness.press("rui", pt("privacy.withdraw_keep"))
     scheduler = _scheduler(harness, clock)
     clock.now = datetime(2026, 10, 16, 8, tzinfo=UTC)
     mark = len(harness.channel.sent)
@@ -210,7 +202,7 @@ async def test_idle_school_nudged_weekly_coordinator_summarised_hub_untouched(
 async def test_recent_contributor_is_not_nudged(harness: Harness) -> None:
     await _cluster(harness, term=False, nudge_days=42)
     now = datetime(2026, 9, 14, 10, tzinfo=UTC)  # a Monday, 44 days after the start
-    ana, rui = await _person_id(harness, "ana"), await _person_id(harness, "rui")
+    ana, rui = await person_id(harness, "ana"), await person_id(harness, "rui")
     async with harness.app.db.session() as session:
         assert (await session.exec(select(Reminder))).all() == []  # nothing planned yet
         school = (await session.exec(select(School).where(School.name == SCHOOL))).one()
