@@ -80,9 +80,10 @@ async def build_app(settings: Settings, channels: Mapping[str, Channel] | None =
     scheduler = Scheduler(
         db=db,
         channels=dispatcher.channels,  # the same dict: channels added later are seen
-        consent_version=table.consent_version,
+        consent_version=settings.consent_version,
         default_language=settings.default_language,
         interval_seconds=settings.reminder_check_seconds,
+        retention_months=settings.retention_months,
     )
     dispatcher.wake = scheduler.wake_soon
     app = App(settings=settings, db=db, media=media, dispatcher=dispatcher, scheduler=scheduler)

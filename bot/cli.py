@@ -32,6 +32,7 @@ from bot.channel import ChannelError
 from bot.channels.console import ConsoleChannel
 from bot.cli_args import parser
 from bot.cli_calendar import calendar_work
+from bot.cli_retention import end_work, retention_work
 from bot.demo import create_demo
 from bot.logs import Redactor, logging_to_stderr, secrets_of
 from bot.settings import (
@@ -220,6 +221,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         await _with_db(settings, _upgraded)
     elif args.command == "demo":
         await _with_db(settings, lambda db: _demo(db, settings, args.json))
+    elif args.command == "cluster" and args.cluster_command == "end":
+        await _with_db(settings, end_work(args, settings))
     elif args.command == "cluster":
         await _with_db(settings, lambda db: _cluster(db, settings, args))
     elif args.command == "school":
@@ -232,6 +235,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         from bot.cli_digest import digest_work  # the digest's drawing is not for other commands
 
         await _with_db(settings, digest_work(args))
+    elif args.command == "media":
+        from bot.cli_media import media_work
+
+        await _with_db(settings, media_work(args, settings))
+    elif args.command == "retention":
+        await _with_db(settings, retention_work(args, settings))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

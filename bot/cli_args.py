@@ -137,6 +137,9 @@ def parser() -> argparse.ArgumentParser:
         "--timezone", type=_time_zone, help="IANA time zone name (default: the bot's)"
     )
     cluster_sub.add_parser("list", help="list clusters and their schools")
+    from bot.cli_retention import add_end_parser, add_retention_parser
+
+    add_end_parser(cluster_sub)
 
     school = sub.add_parser("school", help="manage schools")
     school_sub = school.add_subparsers(dest="school_command", required=True, metavar="ACTION")
@@ -171,4 +174,8 @@ def parser() -> argparse.ArgumentParser:
     from bot.cli_digest import add_digest_parser
 
     add_digest_parser(sub)
+    from bot.cli_media import add_media_parser
+
+    add_media_parser(sub)
+    add_retention_parser(sub)
     return parser

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.channel import Channel
@@ -27,10 +27,12 @@ from bot.planner import plan_all
 from storage.channel_values import get_channel_value, set_channel_value
 from storage.db import Database
 from storage.reminders import next_due
+from storage.retention import due_for_retention
 from storage.types import utcnow
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,14 @@ class Scheduler:
         default_language: str,
         interval_seconds: int = 60,
         clock: Callable[[], datetime] = utcnow,
+        retention_months: int = 12,
     ) -> None:
         self.db = db
         self.clock = clock
         self.consent_version = consent_version
+        self.retention_months = retention_months
+        # The day each ended cluster was last mentioned in the log: once a day is enough.
+        self._retention_noted: dict[int, date] = {}
         self.interval = interval_seconds
         # At most 57 characters: `claimed_by` holds 64, and host names may be longer.
         worker = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -103,8 +109,37 @@ class Scheduler:
             await set_channel_value(
                 session, platform=LAST_PASS[0], key=LAST_PASS[1], value=now.isoformat()
             )
+            await self._note_ended_clusters(session, now)
         self._planned_at = now
         return planned.rows
+
+    async def _note_ended_clusters(self, session: AsyncSession, now: datetime) -> None:
+        """Tell the operator (the log, once a day) about clusters past their end date."""
+        today = now.date()
+        due = await due_for_retention(session, today=today, months=self.retention_months)
+        for cluster, day in due:
+            assert cluster.id is not None
+            if self._retention_noted.get(cluster.id) == today:
+                continue
+            self._retention_noted[cluster.id] = today
+            if day <= today:
+                log.warning(
+                    "cluster %s (%s) ended on %s and its data was due for retention on %s: "
+                    "run `diarybot retention --cluster %s --dry-run`, then --apply",
+                    cluster.id,
+                    cluster.name,
+                    cluster.ends_on,
+                    day,
+                    cluster.id,
+                )
+            else:
+                log.info(
+                    "cluster %s (%s) ended on %s; its data is due for retention on %s",
+                    cluster.id,
+                    cluster.name,
+                    cluster.ends_on,
+                    day,
+                )
 
     def start(self) -> None:
         """Wake up now and every interval (nothing happens when the interval is 0)."""

@@ -70,8 +70,8 @@ class Erased:
     files: list[str] = field(default_factory=list)
 
 
-async def erase_entries(session: AsyncSession, *, entry_ids: Sequence[int]) -> Erased:
-    """Remove these entries and their evidence rows; the files no other row uses are listed."""
+async def erase_evidence(session: AsyncSession, *, entry_ids: Sequence[int]) -> Erased:
+    """Remove the evidence rows of these entries; the files no other row uses are listed."""
     if not entry_ids:
         return Erased()
     items = await session.exec(
@@ -81,9 +81,6 @@ async def erase_entries(session: AsyncSession, *, entry_ids: Sequence[int]) -> E
     evidence = await session.exec(  # type: ignore[call-overload]
         delete(EvidenceItem).where(col(EvidenceItem.entry_id).in_(entry_ids))
     )
-    entries = await session.exec(  # type: ignore[call-overload]
-        delete(DiaryEntry).where(col(DiaryEntry.id).in_(entry_ids))
-    )
     still_used = set()
     if hashes:
         used = await session.exec(
@@ -92,7 +89,18 @@ async def erase_entries(session: AsyncSession, *, entry_ids: Sequence[int]) -> E
             .group_by(col(EvidenceItem.media_hash))
         )
         still_used = {h for h, _ in used.all()}
-    return Erased(entries.rowcount or 0, evidence.rowcount or 0, sorted(hashes - still_used))
+    return Erased(evidence=evidence.rowcount or 0, files=sorted(hashes - still_used))
+
+
+async def erase_entries(session: AsyncSession, *, entry_ids: Sequence[int]) -> Erased:
+    """Remove these entries and their evidence rows; the files no other row uses are listed."""
+    erased = await erase_evidence(session, entry_ids=entry_ids)
+    if entry_ids:
+        entries = await session.exec(  # type: ignore[call-overload]
+            delete(DiaryEntry).where(col(DiaryEntry.id).in_(entry_ids))
+        )
+        erased.entries = entries.rowcount or 0
+    return erased
 
 
 async def entries_by(session: AsyncSession, *, person_id: int) -> list[int]:
@@ -114,9 +122,11 @@ async def erase_contributions(session: AsyncSession, *, person_id: int) -> Erase
     return erased
 
 
-async def erase_person(session: AsyncSession, *, person_id: int) -> Erased:
-    """The whole person, gone (see the module docstring); one audit line without them."""
-    erased = await erase_entries(session, entry_ids=await entries_by(session, person_id=person_id))
+async def forget_person(session: AsyncSession, *, person_id: int) -> None:
+    """Everything of the person but their entries and the person row itself (see the docstring).
+
+    What they set up for others stays without their name; their own records go.
+    """
     identities = select(Identity.id).where(Identity.person_id == person_id)
     await session.exec(  # type: ignore[call-overload]
         delete(ConversationState).where(col(ConversationState.identity_id).in_(identities))
@@ -130,6 +140,12 @@ async def erase_person(session: AsyncSession, *, person_id: int) -> Erased:
             delete(table).where(getattr(table, column) == person_id)
         )
     await session.exec(delete(Identity).where(col(Identity.person_id) == person_id))  # type: ignore[call-overload]
+
+
+async def erase_person(session: AsyncSession, *, person_id: int) -> Erased:
+    """The whole person, gone (see the module docstring); one audit line without them."""
+    erased = await erase_entries(session, entry_ids=await entries_by(session, person_id=person_id))
+    await forget_person(session, person_id=person_id)
     await session.exec(delete(Person).where(col(Person.id) == person_id))  # type: ignore[call-overload]
     session.add(AuditEvent(person_id=None, action="privacy.person_erased"))
     await session.flush()

@@ -5,33 +5,17 @@ On SQLite and PostgreSQL behind the in-memory channel.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 from sqlmodel import SQLModel, select
 
+from storage.media import MediaStore
 from storage.models import AuditEvent, DiaryEntry, EvidenceItem, Person
-from storage.people import identity_for
-from tests.builders import demo_codes, member, photo_with_gps
+from tests.builders import demo_codes, member, person_id, photo_with_gps, submitted_entry
 from tests.helpers import Harness, text_of
-
-
-async def _entry_with(bot: Harness, user: str, path: Path, answer: str) -> None:
-    """A submitted issue entry with one file as evidence."""
-    await bot.say(user, "/add")
-    await bot.press(user, "The issue")
-    await bot.attach(user, path)
-    await bot.say(user, answer)
-    await bot.press(user, "That's all")
-    await bot.press(user, "Skip")
-    await bot.press(user, "Add it")
-    await bot.press(user, "Cluster only")
-
-
-async def _person_id(bot: Harness, user: str) -> int:
-    async with bot.app.db.session() as session:
-        _, person = await identity_for(session, platform="memory", external_id=user)
-        return person.id or 0
 
 
 async def _rows_naming(bot: Harness, person_id: int) -> dict[str, int]:
@@ -60,13 +44,13 @@ async def test_erasing_an_account_leaves_nothing_of_the_person(
     shared = photo_with_gps(tmp_path / "board.jpg")
     own = tmp_path / "Ana_Secret_Report.pdf"
     own.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
-    await _entry_with(harness, "ana", shared, "Our board")
-    await _entry_with(harness, "ana", own, "The secret report")
-    await _entry_with(harness, "rui", shared, "The same board")  # the same bytes, rui's entry
+    await submitted_entry(harness, "ana", "Our board", shared)
+    await submitted_entry(harness, "ana", "The secret report", own)
+    await submitted_entry(harness, "rui", "The same board", shared)  # the same bytes, rui's entry
     await harness.say("ana", "/add")
     await harness.press("ana", "Impact")  # a draft too
     await harness.say("ana", "A draft answer")
-    ana = await _person_id(harness, "ana")
+    ana = await person_id(harness, "ana")
     async with harness.app.db.session() as session:
         items = (await session.exec(select(EvidenceItem))).all()
     hashes = {i.filename: i.media_hash for i in items}
@@ -100,7 +84,7 @@ async def test_erasing_contributions_keeps_the_account(harness: Harness, tmp_pat
     await member(harness, "ana", codes["contributor"])
     own = tmp_path / "notes.txt"
     own.write_text("our notes", encoding="utf-8")
-    await _entry_with(harness, "ana", own, "Notes")
+    await submitted_entry(harness, "ana", "Notes", own)
     async with harness.app.db.session() as session:
         (item,) = (await session.exec(select(EvidenceItem))).all()
     await harness.say("ana", "/privacy")
@@ -131,7 +115,7 @@ def test_every_table_naming_a_person_is_covered() -> None:
 async def test_seeing_what_is_kept_counts_each_kind(harness: Harness, tmp_path: Path) -> None:
     codes = await demo_codes(harness)
     await member(harness, "ana", codes["contributor"])
-    await _entry_with(harness, "ana", photo_with_gps(tmp_path / "board.jpg"), "Our board")
+    await submitted_entry(harness, "ana", "Our board", photo_with_gps(tmp_path / "board.jpg"))
     await harness.say("ana", "/add")
     await harness.press("ana", "Impact")
     await harness.say("ana", "A draft answer")
@@ -147,3 +131,18 @@ async def test_seeing_what_is_kept_counts_each_kind(harness: Harness, tmp_path: 
     assert "Meetings answered: 0" in summary
     # The menu stays: the next choice still works.
     assert "Nothing changed" in text_of(await harness.press("ana", "Keep things as they are"))
+
+
+async def test_a_file_sent_again_while_an_erasure_runs_stays_on_disk(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "media")
+    digest = await store.put(b"the same photo")
+    path = store.path_for(digest)
+    written = time.time() - 120
+    os.utime(path, (written, written))
+    started = written + 60  # the erasure began a minute after the file was written
+    await store.put(b"the same photo")  # someone sends the same bytes meanwhile
+    assert not await store.remove(digest, unless_reused_since=started)
+    assert await store.get(digest) == b"the same photo"
+    os.utime(path, (written, written))  # nobody did
+    assert await store.remove(digest, unless_reused_since=started)
+    assert not await store.exists(digest)
