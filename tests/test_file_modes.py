@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pytest
 from bot.settings import load_settings
 from tests.builders import demo_codes, member, photo_with_gps
 from tests.helpers import make_harness, text_of
+from tests.synapse import Synapse, Teacher, synapse  # noqa: F401 (the fixture)
 from tests.test_cli import diarybot
+from tests.test_matrix_e2e import bot_settings, codes_of, running
 
 
 def mode(path: Path) -> int:
@@ -83,3 +86,49 @@ def test_run_makes_the_data_folder_private_also_with_postgresql(tmp_path: Path) 
     )
     assert result.returncode == 2
     assert oct(mode(data)) == "0o700"
+
+
+def _modes_under(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The modes of `folder` and every folder in it, and of every file in it (path: octal)."""
+    paths = [folder, *folder.rglob("*")]
+    folders = {str(p): oct(mode(p)) for p in paths if p.is_dir()}
+    files = {str(p): oct(mode(p)) for p in paths if p.is_file()}
+    return folders, files
+
+
+def _all_private(folder: Path) -> None:
+    folders, files = _modes_under(folder)
+    assert files, "nio keeps its crypto store here"
+    assert folders == dict.fromkeys(folders, "0o700")
+    assert files == dict.fromkeys(files, "0o600")
+
+
+@pytest.mark.synapse
+@pytest.mark.usefixtures("permissive_umask")
+async def test_the_matrix_crypto_store_is_private(
+    synapse: Synapse,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # An encrypted conversation fills the store (keys, sessions, devices); a restart restores
+    # the saved login, which opens the same store again.
+    data = tmp_path / "srv" / "diary"  # neither folder exists yet, and the channel makes them
+    # The database beside it, in tmp_path (as PostgreSQL would be elsewhere).
+    settings = bot_settings(synapse, tmp_path).model_copy(update={"data_dir": data})
+    store = data / "matrix"
+    ana = await Teacher.create(synapse, f"ana-{uuid.uuid4().hex[:6]}", tmp_path / "ana")
+    try:
+        async with running(settings) as bot:
+            _all_private(store)  # as soon as the store is loaded
+            codes = await codes_of(bot)
+            room = await ana.room_with(settings.matrix_user_id or "", encrypted=True)
+            await ana.say(room, f"/join {codes['contributor']}")
+            assert (await ana.until(room, "Do you agree"))[-1].decrypted
+            _all_private(store)
+        async with running(settings):
+            await ana.say(room, "1")
+            await ana.until(room, "English")
+            _all_private(store)
+    finally:
+        await ana.close()
+    _all_private(store)
+    assert {oct(mode(p)) for p in (tmp_path / "srv", data)} == {"0o700"}

@@ -18,6 +18,9 @@ room's last events, and after a kick and a new invitation those include what the
 already answered; and a restart syncs from the saved token, which is written only now and then.
 A timeline is handled only after the room's last handled event and the bot's latest arrival.
 
+The crypto store (`matrix/` in the data folder) holds the device's secret keys, so it is the
+bot's user's only: the folder 0700 and every file in it 0600, also under a permissive umask.
+
 Trust policy for unverified devices (see the README, Matrix): the bot reads messages from, and
 shares its room keys with, every device of the people in a room without interactive
 verification. Who may use the bot is decided by invite codes and consent, not by device trust.
@@ -27,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import stat
 import time
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from nio import (
@@ -49,6 +54,7 @@ from bot.channels.matrix_session import SavedValues, log_in
 from bot.messages import Attachment, ChatKind, ChatRef, Reply
 from bot.settings import Settings
 from storage.db import Database
+from storage.media import make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,21 @@ def sync_filter(user_id: str, *, history: bool = True) -> dict[str, Any]:
     }
 
 
+def keep_private(folder: Path) -> None:
+    """Take group and other access off `folder` and everything in it: folders 0700, files 0600.
+
+    nio creates its store's files under the process umask (0644 under the usual 022) and takes
+    no mode, so they are tightened once it has made them; SQLite then creates its journals with
+    the database file's mode, private too. The folder's own 0700 already keeps others out of
+    them; this keeps the files private wherever they travel with their modes (a backup, a move).
+    """
+    for path in (folder, *folder.rglob("*")):
+        with suppress(FileNotFoundError):  # a journal that SQLite has removed meanwhile
+            info = path.lstat()
+            if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o077:
+                path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+
+
 class MatrixChannel:
     """A Matrix account driven by the bot."""
 
@@ -86,6 +107,7 @@ class MatrixChannel:
         own = server_of(self.user_id)
         self.allowed_servers = set(settings.matrix_allowed_servers or [own])
         self._saved = SavedValues(db, self.user_id)
+        self.store = settings.data_dir / "matrix"  # nio's crypto store
         self._client: AsyncClient | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._checkpoints = Checkpoints(self._saved, lambda: self.outbox.take_offered())
@@ -121,20 +143,20 @@ class MatrixChannel:
         homeserver = self.settings.matrix_homeserver
         if not homeserver or not self.user_id.startswith("@") or ":" not in self.user_id:
             raise ChannelError("set DIARYBOT_MATRIX_HOMESERVER and DIARYBOT_MATRIX_USER_ID")
-        store = self.settings.data_dir / "matrix"
-        # Private: the crypto store holds the device's secret keys.
-        await asyncio.to_thread(store.mkdir, parents=True, exist_ok=True, mode=0o700)
+        await asyncio.to_thread(make_private_dirs, self.store)
         config = AsyncClientConfig(
             encryption_enabled=True,
             store_sync_tokens=False,  # ours are saved in the database, after handling
             max_timeouts=0,  # network errors are retried here, with backoff
         )
-        self._client = AsyncClient(homeserver, self.user_id, store_path=str(store), config=config)
+        self._client = AsyncClient(
+            homeserver, self.user_id, store_path=str(self.store), config=config
+        )
         try:
             offered = await self._checkpoints.load()
             self._outbox = Outbox(self._client, self._saved, offered)
             self._inbox = Inbox(self._client, self._outbox, dispatch)
-            await log_in(self.client, self.settings, self._saved)
+            await self._log_in()
             self._filter = await self._upload_filter()
             self._born_ms = await self._first_sync_time()
             first = await self._sync(first=True)
@@ -186,6 +208,11 @@ class MatrixChannel:
 
     # The sync loop ------------------------------------------------------------------------
 
+    async def _log_in(self) -> None:
+        """Log in (see `log_in`); the crypto store nio has just loaded or created made private."""
+        await log_in(self.client, self.settings, self._saved)
+        await asyncio.to_thread(keep_private, self.store)
+
     async def _upload_filter(self) -> str:
         response = await self.client.upload_filter(**sync_filter(self.user_id))
         if not isinstance(response, UploadFilterResponse):
@@ -208,7 +235,7 @@ class MatrixChannel:
                             "the bot's Matrix session was signed out; start the bot again to "
                             "log in as a new device"
                         )
-                    await log_in(self.client, self.settings, self._saved)
+                    await self._log_in()
                     continue
                 problem: object = response
             except ChannelError:
