@@ -241,6 +241,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         await _with_db(settings, media_work(args, settings))
     elif args.command == "retention":
         await _with_db(settings, retention_work(args, settings))
+    elif args.command == "export":
+        from bot.cli_export import export_work
+
+        await _with_db(settings, export_work(args, settings))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

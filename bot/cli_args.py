@@ -178,4 +178,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_media_parser(sub)
     add_retention_parser(sub)
+    from bot.cli_export import add_export_parser
+
+    add_export_parser(sub)
     return parser

@@ -17,6 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import DiaryEntry, Identity, Person, Visibility
 
 
+def shows_name(entry: DiaryEntry) -> bool:
+    """Whether others may see who wrote the entry.
+
+    Not when it is kept without a name, nor when its author chose to appear anonymously.
+    """
+    return not entry.anonymised and entry.visibility != Visibility.PUBLIC_ANONYMOUS
+
+
 async def anonymise_entries(session: AsyncSession, *conditions: Any) -> int:
     """Mark the entries matching `conditions` as kept without a name; how many there were."""
     result = await session.exec(  # type: ignore[call-overload]

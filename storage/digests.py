@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.anonymise import shows_name
 from storage.db import insert_for
 from storage.diary import quiet_days
 from storage.meetings import answers_of, next_meeting, tally
@@ -30,7 +31,6 @@ from storage.models import (
     School,
     SchoolFocus,
     SchoolKind,
-    Visibility,
 )
 
 LISTED = 5  # contributions listed per school, the newest; the rest are only counted
@@ -174,7 +174,7 @@ async def _contributions(
         .order_by(col(DiaryEntry.submitted_at).desc(), col(DiaryEntry.id).desc())
     )
     for entry, name, pseudonym in rows.all():
-        anonymous = entry.visibility == Visibility.PUBLIC_ANONYMOUS or entry.anonymised
+        anonymous = not shows_name(entry)
         schools[entry.school_id].contributions.append(
             Contribution(
                 section=entry.section,

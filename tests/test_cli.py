@@ -17,6 +17,7 @@ import pytest
 
 from bot.channels.console import ConsoleChannel
 from bot.messages import ChatKind, ChatRef, Reply
+from bot.settings import Settings
 
 
 def diarybot(
@@ -39,6 +40,13 @@ def diarybot(
         check=False,
         umask=umask,
     )
+
+
+def diarybot_on(settings: Settings, *args: str) -> tuple[int, str]:
+    """Run `diarybot ARGS` on the database and data folder of `settings`: status and output."""
+    env = {"DIARYBOT_DATABASE_URL": settings.database_url} if settings.database_url else {}
+    done = diarybot(*args, data_dir=settings.data_dir, env=env)
+    return done.returncode, done.stdout + done.stderr
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from storage.models import (
 from storage.retention import add_months
 from tests.builders import demo_codes, member, person_id, photo_with_gps, submitted_entry
 from tests.helpers import Harness, text_of
-from tests.test_cli import diarybot
+from tests.test_cli import diarybot_on
 
 
 def test_add_months_keeps_the_day_or_takes_the_months_last() -> None:
@@ -42,12 +42,6 @@ def test_add_months_keeps_the_day_or_takes_the_months_last() -> None:
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2027, 12, 15), 2) == date(2028, 2, 15)
     assert add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
-
-
-def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"DIARYBOT_DATABASE_URL": settings.database_url} if settings.database_url else {}
-    done = diarybot(*args, data_dir=settings.data_dir, env=env)
-    return done.returncode, done.stdout + done.stderr
 
 
 async def _counts(bot: Harness) -> dict[str, int]:
@@ -118,9 +112,9 @@ async def test_retention_dry_run_then_apply(
         session.add(HubChat(cluster_id=demo.id, platform="memory", chat_id="hub"))
     assert await harness.app.media.exists(pdf.media_hash or "")
 
-    code, out = cli(settings, "retention", "--cluster", demo.name, "--dry-run")
+    code, out = diarybot_on(settings, "retention", "--cluster", demo.name, "--dry-run")
     assert code == 2 and "has no end date" in out
-    code, out = cli(settings, "cluster", "end", demo.name, "2026-01-31")
+    code, out = diarybot_on(settings, "cluster", "end", demo.name, "2026-01-31")
     assert code == 0 and "kept until 2027-01-31" in out and "retention_months = 12" in out
 
     # The scheduler reminds the operator once the cluster has ended.
@@ -128,16 +122,16 @@ async def test_retention_dry_run_then_apply(
     await harness.app.scheduler.plan(datetime(2027, 2, 2, 9, tzinfo=UTC))
     assert "due for retention on 2027-01-31" in caplog.text and "--dry-run" in caplog.text
 
-    code, out = cli(settings, "retention", "--cluster", demo.name, "--apply")
+    code, out = diarybot_on(settings, "retention", "--cluster", demo.name, "--apply")
     assert code == 2 and "kept until 2027-01-31; use --early" in out
 
     before = await _counts(harness)
-    code, dry = cli(settings, "retention", "--cluster", demo.name, "--dry-run")
+    code, dry = diarybot_on(settings, "retention", "--cluster", demo.name, "--dry-run")
     assert code == 0 and dry.startswith("dry run: retention would apply to Demo Cluster")
     assert await _counts(harness) == before  # nothing changed
     assert await harness.app.media.exists(pdf.media_hash or "")
 
-    code, applied = cli(settings, "retention", "--cluster", demo.name, "--apply", "--early")
+    code, applied = diarybot_on(settings, "retention", "--cluster", demo.name, "--apply", "--early")
     assert code == 0 and applied.startswith("retention applied to Demo Cluster")
     numbers = re.findall(r"^\s+(\d+)\s+(.+)$", applied, re.M)
     assert numbers == re.findall(r"^\s+(\d+)\s+(.+)$", dry, re.M)
@@ -183,5 +177,5 @@ async def test_retention_dry_run_then_apply(
 
     # The person forgotten is a stranger now; nothing of the old cluster answers them.
     assert "join" in text_of(await harness.say("ana", "/add")).lower()
-    code, again = cli(settings, "retention", "--cluster", demo.name, "--apply")
+    code, again = diarybot_on(settings, "retention", "--cluster", demo.name, "--apply")
     assert code == 0 and "was applied" in again
