@@ -1,7 +1,9 @@
 """`diarybot export`: the analysts' export of one cluster or all of them, as a zip file.
 
 `--format json` gives `cluster-diary.json` (described by `storage/schemas/export-1.schema.json`)
-and `--format csv` gives `contributions.csv`, each with the media files the records name.
+and `--format csv` gives `contributions.csv`, each zipped with the media files the records name;
+`--format docx` gives the Cluster Diary document itself (`bot.export_docx`), in each cluster's
+language unless `--language` says otherwise.
 The audit log records every export: which clusters, which format, that it came from the
 command line.
 """
@@ -15,13 +17,13 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from bot.cli_args import _cluster_ref
-from bot.export_files import FORMATS, write_export
-from bot.settings import Settings
+from bot.exports import FORMATS, gather, write
+from bot.settings import LANGUAGES, Settings
 from storage.clusters import find_cluster
 from storage.db import Database
-from storage.export_data import cluster_record, export_header
+from storage.export_data import entries_in
 from storage.media import MediaStore
-from storage.models import AuditEvent, Cluster
+from storage.models import Cluster
 from storage.types import utcnow
 
 
@@ -31,8 +33,9 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--cluster", type=_cluster_ref, help="cluster name or id")
     which.add_argument("--all", action="store_true", help="every cluster")
-    export.add_argument("--format", choices=FORMATS, required=True, help="what the zip holds")
-    export.add_argument("-o", "--output", type=Path, required=True, help="the zip file to write")
+    export.add_argument("--format", choices=FORMATS, required=True, help="what to write")
+    export.add_argument("-o", "--output", type=Path, required=True, help="the file to write")
+    export.add_argument("--language", choices=LANGUAGES, help="docx: default, each cluster's")
 
 
 def export_work(
@@ -41,7 +44,6 @@ def export_work(
     """What `diarybot export` does with the database."""
 
     async def work(db: Database) -> None:
-        now = utcnow()
         async with db.session() as session:
             if args.all:
                 query = select(Cluster).order_by(col(Cluster.id))
@@ -49,30 +51,19 @@ def export_work(
             else:
                 clusters = [await find_cluster(session, name_or_id=args.cluster)]
             scope = "all" if args.all else f"cluster:{clusters[0].id}"
-            export = export_header(now=now, scope=scope)
-            export["clusters"] = [await cluster_record(session, cluster=c) for c in clusters]
-            session.add(
-                AuditEvent(
-                    action="export",
-                    target=scope,
-                    detail={
-                        "clusters": [c.id for c in clusters],
-                        "format": args.format,
-                        "public": False,
-                        "by": "command line",
-                    },
-                )
+            export = await gather(
+                session,
+                clusters=clusters,
+                scope=scope,
+                fmt=args.format,
+                now=utcnow(),
+                by="command line",
             )
         media = MediaStore(settings.resolved_media_dir)
-        written = await write_export(export, fmt=args.format, media=media, destination=args.output)
-        print(
-            f"{args.output}: {written.clusters} clusters, {written.entries} entries, "
-            f"{written.files} files"
-            + (
-                f" ({written.missing} files missing from the media folder)"
-                if written.missing
-                else ""
-            )
+        missing = await write(
+            export, fmt=args.format, media=media, destination=args.output, language=args.language
         )
+        note = f" ({missing} files missing from the media folder)" if missing else ""
+        print(f"{args.output}: {len(clusters)} clusters, {entries_in(export)} entries{note}")
 
     return work

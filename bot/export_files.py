@@ -21,7 +21,6 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +49,6 @@ CSV_COLUMNS = (
 )
 
 
-@dataclass
-class Written:
-    """What an export file holds."""
-
-    clusters: int
-    entries: int
-    files: int
-    missing: int  # media files named by the records but not found in the store
-
-
 def _evidence(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for cluster in export["clusters"]:
         for school in cluster["schools"]:
@@ -86,7 +75,7 @@ def _csv_rows(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
                     "language": entry["language"],
                     "visibility": entry["visibility"],
                     "author": entry["author"]["name"] or "",
-                    "pseudonym": entry["author"]["pseudonym"],
+                    "pseudonym": entry["author"]["pseudonym"] or "",
                     **{key: entry["activity"].get(key, "") for key in QUESTION_KEYS},
                     "reflection": entry["reflection"],
                     "evidence": "\n".join(evidence),
@@ -94,7 +83,7 @@ def _csv_rows(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 }
 
 
-def _write(export: dict[str, Any], fmt: str, media: MediaStore, destination: Path) -> Written:
+def _write(export: dict[str, Any], fmt: str, media: MediaStore, destination: Path) -> int:
     files: dict[str, Path] = {}
     missing = 0
     for item in _evidence(export):
@@ -132,14 +121,16 @@ def _write(export: dict[str, Any], fmt: str, media: MediaStore, destination: Pat
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    entries = sum(len(s["entries"]) for c in export["clusters"] for s in c["schools"])
-    return Written(len(export["clusters"]), entries, len(files), missing)
+    return missing
 
 
 async def write_export(
     export: dict[str, Any], *, fmt: str, media: MediaStore, destination: Path
-) -> Written:
-    """Write `export` (header and clusters, as `storage.export_data` makes them) as a zip."""
+) -> int:
+    """Write `export` (header and clusters, as `storage.export_data` makes them) as a zip.
+
+    Returns how many of the media files its records name were missing from the store.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     return await asyncio.to_thread(_write, export, fmt, media, destination)

@@ -7,8 +7,8 @@ evidence, and the cluster's meetings. Drafts, entries deleted from view and evid
 an entry are not in it, and what a person erased is no longer in the database to be read.
 
 An author is named unless the entry is kept without a name (`storage.anonymise.shows_name`);
-every author also carries their pseudonym, so analysts can follow one person's entries without
-knowing who they are.
+then their pseudonym stands instead, so analysts can follow one person's nameless entries. A
+named entry never carries the pseudonym: next to a name it would undo every nameless one.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ COORDINATORS = (RoleName.CLUSTER_COORDINATOR, RoleName.NATIONAL_COORDINATOR)
 def export_header(*, now: datetime, scope: str) -> dict[str, Any]:
     """The fields of an export before its clusters: format, when, what was asked for."""
     return {"format": FORMAT, "generated": iso(now), "scope": scope, "public": False}
+
+
+def entries_in(export: dict[str, Any]) -> int:
+    """How many entries an export holds."""
+    return sum(len(s["entries"]) for c in export["clusters"] for s in c["schools"])
 
 
 async def cluster_record(session: AsyncSession, *, cluster: Cluster) -> dict[str, Any]:
@@ -96,7 +101,7 @@ async def _coordinators(session: AsyncSession, cluster: Cluster) -> list[dict[st
         .order_by(col(Role.id))
     )
     return [
-        {"role": role, "name": name or None, "pseudonym": pseudonym}
+        {"role": role, "name": name or None, "pseudonym": None if name else pseudonym}
         for role, name, pseudonym in rows.all()
     ]
 
@@ -157,7 +162,14 @@ async def _entries(
         school = schools[entry.school_id]
         record = entry_record(entry, school=school, cluster=cluster, evidence=own, files=files)
         named = shows_name(entry) and bool(name)
-        record["author"] = {"name": name if named else None, "pseudonym": pseudonym}
+        record["author"] = (
+            {"name": name, "pseudonym": None}
+            if named
+            else {
+                "name": None,
+                "pseudonym": pseudonym,
+            }
+        )
         found[entry.school_id].append(record)
     return found
 

@@ -82,6 +82,8 @@ async def seeded(bot: Harness, tmp_path: Path) -> dict[str, Any]:
     async with bot.app.db.session() as session:
         demo = (await session.exec(select(Cluster))).one()
         entries = list((await session.exec(select(DiaryEntry).order_by(col(DiaryEntry.id)))).all())
+        entries[0].reflection = "It worked better than we hoped."
+        session.add(entries[0])
         hidden = entries[2]
         hidden.status, hidden.deleted_at = "deleted", hidden.updated_at
         session.add(hidden)
@@ -119,7 +121,7 @@ async def test_json_export_follows_its_schema_and_holds_the_submitted_diary(
         settings, "export", "--cluster", "Demo Cluster", "--format", "json", "-o", str(out)
     )
     assert code == 0, said
-    assert "1 clusters, 2 entries, 3 files" in said
+    assert "1 clusters, 2 entries" in said
     assert out.stat().st_mode & 0o777 == 0o600
 
     files = unzip(out)
@@ -139,7 +141,7 @@ async def test_json_export_follows_its_schema_and_holds_the_submitted_diary(
     assert "unfinished thought" not in texts and "withdrawn from view" not in texts
     assert "North" not in texts
     assert {e["author"]["name"] for e in entries} == {"Ana"}
-    assert all(e["author"]["pseudonym"] for e in entries)
+    assert all(e["author"]["pseudonym"] is None for e in entries)  # never beside a name
     school = next(s for s in cluster["schools"] if s["entries"])
     assert school["focus"]["title"] == "Reading for pleasure"
     assert [f["title"] for f in school["focus_history"]] == [
@@ -181,7 +183,7 @@ async def test_csv_export_has_a_row_per_contribution(
         ("Demo Cluster", "The reading plan"),
         ("North", "North's secret"),
     ]
-    assert rows[0]["author"] == "Ana" and rows[0]["pseudonym"]
+    assert rows[0]["author"] == "Ana" and rows[0]["pseudonym"] == ""
     assert "files/" in rows[1]["evidence"] and "audio: files/" in rows[1]["evidence"]
     assert rows[1]["transcripts"] == "We read for ten minutes every morning."
     assert len(files) == 3  # the media the rows name
@@ -206,3 +208,19 @@ async def test_an_entry_kept_without_a_name_is_exported_under_its_pseudonym(
     assert "Ana" not in json.dumps(data)
     assert len({e["author"]["pseudonym"] for e in entries}) == 1
     assert seed["ana"] != seed["rui"]
+
+
+async def test_what_a_person_erased_is_in_no_later_export(
+    harness: Harness, settings: Settings, tmp_path: Path
+) -> None:
+    await seeded(harness, tmp_path)
+    await harness.say("ana", "/cancel")
+    await harness.say("ana", "/privacy")
+    await harness.press("ana", "Erase my account")
+    await harness.press("ana", "Yes")
+    out = tmp_path / "after.zip"
+    assert "1 clusters, 0 entries" in export(settings, out, "--cluster", "Demo Cluster")
+    files = unzip(out)
+    assert list(files) == ["cluster-diary.json"]
+    text = files["cluster-diary.json"].decode()
+    assert "Ana" not in text and "reading plan" not in text and "Pupils read aloud" not in text

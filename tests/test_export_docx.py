@@ -1,0 +1,103 @@
+"""The Cluster Diary document: python-docx writes it, LibreOffice opens it and prints it to PDF.
+
+The PDF's text (poppler's pdftotext) is checked page by page: the title page, the schools, the
+template's table with every section, the authors and dates, the evidence and its transcript.
+LibreOffice (Debian's libreoffice-writer-nogui) and poppler-utils are installed by `.ci/run`;
+without them the test fails under CI and is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from bot.settings import Settings
+from tests.helpers import Harness
+from tests.test_export import export, seeded
+
+TOOLS = ("soffice", "pdftotext")
+missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+if missing and not os.environ.get("CI"):
+    pytest.skip(f"needs {', '.join(missing)} (installed by .ci/run)", allow_module_level=True)
+
+
+def pdf_pages(document: Path) -> list[str]:
+    """The document printed to PDF by LibreOffice, as the words of each page."""
+    profile = document.parent / "lo-profile"  # its own, so parallel runs never share one
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(document.parent),
+            str(document),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
+    pdf = document.with_suffix(".pdf")
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    # Words as they read, whatever line a table cell wrapped them onto.
+    return [" ".join(page.split()) for page in text.split("\f")]
+
+
+async def test_the_document_opens_in_libreoffice_with_the_template_filled_in(
+    harness: Harness, settings: Settings, tmp_path: Path
+) -> None:
+    await seeded(harness, tmp_path)
+    out = tmp_path / "diary" / "demo.docx"
+    assert "1 clusters, 2 entries" in export(settings, out, "--cluster", "Demo Cluster", fmt="docx")
+    assert out.stat().st_mode & 0o777 == 0o600
+
+    document = Document(str(out))
+    assert document.core_properties.author == "Cluster Diary: Demo Cluster"
+    assert "python-docx" not in (document.core_properties.last_modified_by or "")
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "Hillview Primary" in headings and "How the focus was chosen" in headings
+    with zipfile.ZipFile(out) as archive:
+        pictures = [n for n in archive.namelist() if n.startswith("word/media/")]
+    assert len(pictures) == 1  # the photo's thumbnail
+
+    pages = pdf_pages(out)
+    text = "\n".join(pages)
+    assert "Cluster Diary" in pages[0] and "Demo Cluster" in pages[0]
+    assert "Entries submitted from" in pages[0] and "(mentor school)" in pages[0]
+    assert "Cora (cluster coordinator)" in pages[0] or "Cora" in pages[0]
+    for label in (
+        "Mentoring focus: Reading for pleasure",
+        "Illustrative material and evidence",
+        "The issue",
+        "Action taken",
+        "Impact",
+        "Next steps",
+        "Cluster meeting notes",
+        "Pupils read aloud to each other",
+        "Ana,",
+        "Transcript: We read for ten minutes every morning.",
+        "Plano de leitura.pdf",
+        "It worked better than we hoped.",
+    ):
+        assert label in text, label
+    assert "unfinished thought" not in text and "North's secret" not in text
+
+
+async def test_the_document_speaks_the_clusters_language_or_the_one_asked_for(
+    harness: Harness, settings: Settings, tmp_path: Path
+) -> None:
+    await seeded(harness, tmp_path)
+    out = tmp_path / "pt.docx"
+    export(settings, out, "--cluster", "Demo Cluster", "--language", "pt", fmt="docx")
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "Diário" in text and "Cluster Diary" not in text
