@@ -52,6 +52,8 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(ctx.t("help.leads"))
     if any(m.is_coordinator for m in members):
         lines.append(ctx.t("help.coordinators"))
+    elif any(m.role == RoleName.ANALYST for m in members):
+        lines.append(ctx.t("help.analysts"))
     return [say("\n\n".join(lines))]
 
 
@@ -94,17 +96,29 @@ async def _redeem(ctx: Context, code: str) -> list[Reply]:
     return [say(ctx.t("join.done", role=role, where=where))]
 
 
+def _ask_keeping_place(ctx: Context, *, keep: bool = True) -> None:
+    """Go to the consent question; agreeing comes back to the step that was open, if `keep`."""
+    state = ctx.state
+    if state.flow == FLOW_CONSENT:  # asked already: what it comes back to (or redeems) stays
+        return
+    keep = keep and bool(state.flow)
+    place = {"flow": state.flow, "step": state.step, "data": state.data} if keep else None
+    ctx.goto(FLOW_CONSENT, "ask", resume=place)
+
+
 async def consent_command(ctx: Context) -> list[Reply]:
     """/consent: read the consent text again and answer it."""
-    ctx.goto(FLOW_CONSENT, "ask")
+    _ask_keeping_place(ctx)
     return await ask_consent(ctx)
 
 
 async def reconsent(ctx: Context) -> list[Reply]:
-    """The person agreed to an earlier consent text: ask the current one, keeping their place."""
-    state = ctx.state
-    place = {"flow": state.flow, "step": state.step, "data": state.data} if state.flow else None
-    ctx.goto(FLOW_CONSENT, "ask", resume=place)
+    """The person agreed to an earlier consent text: ask the current one, keeping their place.
+
+    A command leaves whatever step was open, so after a command there is no place to keep: the
+    menu follows the agreement instead.
+    """
+    _ask_keeping_place(ctx, keep=ctx.msg.command is None)
     version = ctx.settings.consent_version
     return [say(ctx.t("consent.changed", version=version)), *await ask_consent(ctx)]
 
@@ -154,6 +168,11 @@ async def handle_consent(ctx: Context) -> list[Reply]:
     replies = [say(ctx.t("consent.thanks"))]
     if code:
         replies += await _redeem(ctx, code)
+    elif ctx.person.language:  # someone known answering again: nothing more to set up
+        ctx.finish()
+        if await ctx.memberships():
+            replies.append(say(ctx.t("fallback.member"), *menu(ctx)))
+        return replies
     ctx.goto(FLOW_LANGUAGE, "ask")
     return replies + await ask_language(ctx)
 

@@ -76,7 +76,11 @@ async def _cluster_log(ctx: Context, cluster_id: int, name: str) -> str:
     for row in (*sent, *planned):
         if row.person_id is not None and row.person_id not in names:
             person = await ctx.session.get(Person, row.person_id)
-            names[row.person_id] = person.display_name if person else "?"
+            if person is None:
+                names[row.person_id] = "?"
+            else:  # someone who withdrew has no name any more
+                pseudonym = ctx.t("privacy.pseudonym", code=person.pseudonym)
+                names[row.person_id] = person.display_name or pseudonym
 
     def line(row: Reminder, moment: datetime) -> str:
         who = names.get(row.person_id, "?") if row.person_id else ctx.t("reminders.hub")

@@ -6,6 +6,7 @@ from handlers import (
     calendar,
     digest,
     entry,
+    export,
     focus,
     hub,
     meeting,
@@ -43,26 +44,24 @@ def build_table() -> Table:
         "rsvp": Command(rsvp.command, Needs.NOTHING, in_groups=True),
         "notes": Command(meeting_notes.command),
         "digest": Command(digest.command, Needs.NOTHING, in_groups=True),
+        "export": Command(export.command, Needs.MEMBERSHIP),
         "hubcode": Command(hub.hub_code),
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
     flows = {
-        onboarding.FLOW_CONSENT: Flow(
-            onboarding.handle_consent, onboarding.ask_consent, needs_consent=False
-        ),
-        onboarding.FLOW_LANGUAGE: Flow(
-            onboarding.handle_language, onboarding.ask_language, needs_consent=False
-        ),
-        entry.FLOW: Flow(entry.handle, entry.ask),
+        onboarding.FLOW_CONSENT: Flow(onboarding.handle_consent, onboarding.ask_consent),
+        onboarding.FLOW_LANGUAGE: Flow(onboarding.handle_language, onboarding.ask_language),
+        entry.FLOW: Flow(entry.handle, entry.ask, contributes=True),
         review.FLOW: Flow(review.handle, review.ask),
-        focus.FLOW_PROPOSE: Flow(focus.handle_propose, focus.ask_propose),
-        focus.FLOW_DECIDE: Flow(focus.handle_decide, focus.ask_decide),
-        privacy.FLOW: Flow(privacy.handle, privacy.ask, needs_consent=False),
+        focus.FLOW_PROPOSE: Flow(focus.handle_propose, focus.ask_propose, contributes=True),
+        focus.FLOW_DECIDE: Flow(focus.handle_decide, focus.ask_decide, contributes=True),
+        privacy.FLOW: Flow(privacy.handle, privacy.ask),
         calendar.FLOW: Flow(calendar.handle, calendar.ask),
         reminders.FLOW: Flow(reminders.handle, reminders.ask),
-        meeting.FLOW: Flow(meeting.handle, meeting.ask),
-        meeting_notes.FLOW: Flow(meeting_notes.handle, meeting_notes.ask),
+        meeting.FLOW: Flow(meeting.handle, meeting.ask, contributes=True),
+        meeting_notes.FLOW: Flow(meeting_notes.handle, meeting_notes.ask, contributes=True),
         digest.FLOW: Flow(digest.flow.handle, digest.flow.ask),
+        export.FLOW: Flow(export.flow.handle, export.flow.ask),
     }
     return Table(
         commands=commands,

@@ -42,9 +42,10 @@ class Flow:
 
     handle: Handler
     ask: Handler
-    # False for the flows a person may go through without agreeing to the current consent
-    # text: answering it, choosing a language, withdrawing or erasing.
-    needs_consent: bool = True
+    # True for the flows that add to the diary: a person who agreed only to an earlier consent
+    # text is asked the current one first. The others (reviewing and taking back, privacy,
+    # reminders, the calendar) stay open to them; the write guard still refuses new content.
+    contributes: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,18 @@ async def _allowed(table: Table, spec: Command, ctx: Context) -> list[Reply] | N
     return None
 
 
-def _needs_consent(table: Table, ctx: Context) -> bool:
-    """Whether the message goes somewhere that needs the current consent."""
+def _contributes(table: Table, ctx: Context) -> bool:
+    """Whether the message goes on to add to the diary.
+
+    So do a command that needs consent, a step of a contributing flow, and a message outside
+    any flow (its answer offers to contribute).
+    """
     msg = ctx.msg
     if msg.command is not None:
         spec = table.commands.get(msg.command)
         return spec is not None and spec.needs >= Needs.CONSENT
     flow = table.flows.get(ctx.state.flow)
-    return flow is None or flow.needs_consent
+    return flow is None or flow.contributes
 
 
 async def route(table: Table, ctx: Context) -> list[Reply]:
@@ -135,7 +140,7 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
         table.reconsent is not None
         and ctx.consent_outdated
         and msg.chat.kind == ChatKind.PRIVATE
-        and _needs_consent(table, ctx)
+        and _contributes(table, ctx)
     ):
         replies = await table.reconsent(ctx)
     elif msg.button is not None:

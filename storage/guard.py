@@ -6,6 +6,8 @@ cluster-only. Anything else that would add to or change the diary (a new entry o
 item, edited text, a wider visibility, a focus proposal or decision) is refused with
 `ConsentRequired` before it reaches the database. Checking at the flush rather than in each
 command means a step added to any flow later is covered without remembering to ask.
+Bulk statements do not pass the flush, and only those that take things away use them: erasure,
+keeping entries without a name, retention.
 
 The dispatcher names the acting person (and whether they consent) on each message's session;
 sessions without an actor (the CLI, operators' tools) are not restricted.
@@ -74,7 +76,6 @@ _RETRACTIONS: dict[type, dict[str, Any]] = {
     DiaryEntry: {
         "status": {EntryStatus.DELETED},
         "visibility": {Visibility.CLUSTER},
-        "anonymised": {True},
         "deleted_at": None,
         "updated_at": None,
     },

@@ -32,11 +32,12 @@ def _meeting_uid() -> str:
 
 # Pseudonyms avoid look-alike characters (0/O, 1/I/L) so they can be read out and typed.
 PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-PSEUDONYM_LENGTH = 5
+# 31**6, close to 900 million: collisions are rare, and the unique index refuses the rest.
+PSEUDONYM_LENGTH = 6
 
 
 def new_pseudonym() -> str:
-    """A random code naming a person where their name must not appear ("participant K7Q2M")."""
+    """A random code naming a person where their name must not appear ("participant K7Q2MX")."""
     return "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(PSEUDONYM_LENGTH))
 
 
@@ -190,7 +191,7 @@ class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(default="", max_length=200)
     # Shown instead of the name on entries kept without it (consent withdrawn, retention).
-    pseudonym: str = Field(default_factory=new_pseudonym, max_length=16)
+    pseudonym: str = Field(default_factory=new_pseudonym, max_length=16, unique=True, index=True)
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = _created()
     deleted_at: datetime | None = _when()

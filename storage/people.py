@@ -17,6 +17,7 @@ from storage.models import (
     Role,
     RoleName,
     School,
+    new_pseudonym,
 )
 
 SCHOOL_ROLES = frozenset({RoleName.CONTRIBUTOR, RoleName.SCHOOL_LEAD})
@@ -63,6 +64,10 @@ async def create_identity(
 ) -> tuple[Identity, Person]:
     """A new person with their first platform account (and nothing else about them)."""
     person = Person()
+    while (
+        await session.exec(select(Person.id).where(Person.pseudonym == person.pseudonym))
+    ).first():
+        person.pseudonym = new_pseudonym()  # taken already: rare, but never shared
     session.add(person)
     await session.flush()
     identity = Identity(person_id=person.id, platform=platform, external_id=external_id)

@@ -10,7 +10,8 @@ their authors' names (under pseudonyms, `storage.anonymise`), and removes the re
   (name, accounts, consent records, reminders, meeting answers, conversation states, their own
   audit rows), and the person row goes too unless it is the pseudonymous author of kept entries;
 - the cluster's planned messages, meeting answers and hub posts, invites, hub links and digest
-  marks. Meetings, terms and focus decisions stay as the cluster's record, without names.
+  marks. Meetings, terms, input dates and focus decisions stay as the cluster's record,
+  without anyone's name, also of members still active in another cluster.
 
 A dry run is the same work in a transaction that is rolled back, so it reports exactly what
 applying would do. The cluster records when retention was applied, and the audit log one line
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +38,7 @@ from storage.models import (
     DigestMark,
     EntryStatus,
     HubChat,
+    InputPoint,
     Invite,
     Meeting,
     MeetingAnswer,
@@ -45,6 +47,7 @@ from storage.models import (
     Reminder,
     Role,
     School,
+    SchoolFocus,
 )
 
 
@@ -109,6 +112,15 @@ async def apply_retention(session: AsyncSession, *, cluster: Cluster, now: datet
     done.files = sorted({*gone.files, *evidence.files})
     done.entries_kept = await anonymise_entries(session, in_cluster)
     await _forget_members(session, cluster=cluster, done=done)
+    # What stays as the cluster's record keeps no one's name, also of members active elsewhere.
+    for table, condition, columns in (
+        (Meeting, Meeting.cluster_id == cluster.id, ("created_by",)),
+        (InputPoint, InputPoint.cluster_id == cluster.id, ("created_by",)),
+        (SchoolFocus, col(SchoolFocus.school_id).in_(schools), ("proposed_by", "decided_by")),
+    ):
+        await session.exec(  # type: ignore[call-overload]
+            update(table).where(condition).values(dict.fromkeys(columns))
+        )
     meetings = select(Meeting.id).where(Meeting.cluster_id == cluster.id)
     hubs = select(HubChat.id).where(HubChat.cluster_id == cluster.id)
     done.other_rows = sum(

@@ -230,3 +230,42 @@ async def test_not_withdrawing_changes_nothing(harness: Harness) -> None:
     await harness.press("ana", "Withdraw consent")
     assert "Nothing changed" in text_of(await harness.press("ana", "Don't withdraw"))
     assert "Which part of the diary" in text_of(await harness.say("ana", "/add"))
+
+
+async def test_under_an_earlier_version_taking_back_stays_open_and_one_agreement_is_enough(
+    harness: Harness, settings: Settings
+) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await submitted_entry(harness, "ana", "Our board")
+    await harness.app.db.close()
+    bot = await make_harness(settings.model_copy(update={"consent_version": "2027-01"}))
+    try:
+        # Reviewing what was given is not contributing: no consent text in the way.
+        await bot.say("ana", "/mine")
+        shown = text_of(await bot.press("ana", "1. The issue"))
+        assert "Our board" in shown and "consent version" not in shown
+        # Contributing is: asked once, even when another contributing command comes meanwhile.
+        assert "now version 2027-01" in text_of(await bot.say("ana", "/add"))
+        assert "now version 2027-01" in text_of(await bot.say("ana", "/add"))
+        agreed = await bot.press("ana", "I agree")
+        assert "Which language" not in text_of(agreed)  # known already: not asked again
+        assert [b.data for b in agreed[-1].buttons][:1] == ["/add"]
+        async with bot.app.db.session() as session:
+            versions = (await session.exec(select(ConsentRecord.version))).all()
+        assert sorted(versions) == ["2026-11", "2027-01"]
+        assert "Which part of the diary" in text_of(await bot.say("ana", "/add"))
+    finally:
+        await bot.app.db.close()
+
+
+async def test_consent_asked_with_the_command_mid_entry_comes_back_to_the_entry(
+    harness: Harness,
+) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await harness.say("ana", "/add")
+    await harness.press("ana", "Impact")
+    question = harness.channel.sent[-1][1].text
+    await harness.say("ana", "/consent")
+    assert question in text_of(await harness.press("ana", "I agree"))

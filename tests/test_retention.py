@@ -28,6 +28,7 @@ from storage.models import (
     EvidenceItem,
     HubChat,
     Identity,
+    Meeting,
     Person,
     Role,
 )
@@ -110,6 +111,10 @@ async def test_retention_dry_run_then_apply(
             await session.exec(select(EvidenceItem).where(EvidenceItem.filename == own.name))
         ).one()
         session.add(HubChat(cluster_id=demo.id, platform="memory", chat_id="hub"))
+        start = datetime(2026, 1, 20, 15, tzinfo=UTC)
+        session.add(  # set up by Rui, who stays active in North
+            Meeting(cluster_id=demo.id, scheduled_at=start, ends_at=start, created_by=rui)
+        )
     assert await harness.app.media.exists(pdf.media_hash or "")
 
     code, out = diarybot_on(settings, "retention", "--cluster", demo.name, "--dry-run")
@@ -163,6 +168,8 @@ async def test_retention_dry_run_then_apply(
             assert (await session.exec(select(table).where(column == ana))).all() == []
         assert (await session.exec(select(Role).where(Role.cluster_id == demo.id))).all() == []
         assert (await session.exec(select(HubChat))).all() == []
+        meeting = await one(session, select(Meeting))
+        assert meeting.created_by is None  # the record stays, without who set it up
         bob = (await session.exec(select(Person).where(Person.display_name == "Bob"))).first()
         assert bob is None  # no entries, no other cluster: erased whole
         cluster = await session.get(Cluster, demo.id)

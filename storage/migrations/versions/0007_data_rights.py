@@ -29,7 +29,7 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 def new_pseudonym() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(5))
+    return "".join(secrets.choice(ALPHABET) for _ in range(6))
 
 
 def upgrade() -> None:
@@ -37,10 +37,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('pseudonym', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
     people = sa.table('people', sa.column('id', sa.Integer()), sa.column('pseudonym', sa.String()))
     connection = op.get_bind()
+    taken: set[str] = set()
     for (person_id,) in connection.execute(sa.select(people.c.id)).all():
-        connection.execute(people.update().where(people.c.id == person_id).values(pseudonym=new_pseudonym()))
+        code = new_pseudonym()
+        while code in taken:
+            code = new_pseudonym()
+        taken.add(code)
+        connection.execute(people.update().where(people.c.id == person_id).values(pseudonym=code))
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.alter_column('pseudonym', existing_type=sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False)
+        batch_op.create_index(batch_op.f('ix_people_pseudonym'), ['pseudonym'], unique=True)
 
     with op.batch_alter_table('diary_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('anonymised', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -59,4 +65,5 @@ def downgrade() -> None:
         batch_op.drop_column('anonymised')
 
     with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_people_pseudonym'))
         batch_op.drop_column('pseudonym')
