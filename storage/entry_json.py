@@ -15,7 +15,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,15 @@ def safe_name(item: EvidenceItem) -> str:
 def evidence_path(entry_id: int, n: int, item: EvidenceItem) -> str:
     """Where the file of the entry's `n`-th evidence item goes inside an archive."""
     return f"{FILES_DIR}/{entry_id}-{n}-{safe_name(item)}"
+
+
+def evidence_files(entry_id: int, items: Sequence[EvidenceItem]) -> dict[int, str]:
+    """For each of the entry's items with a file, by item id, where it goes in an archive."""
+    return {
+        item.id or 0: evidence_path(entry_id, n, item)
+        for n, item in enumerate(items, start=1)
+        if item.media_hash
+    }
 
 
 def evidence_record(item: EvidenceItem, *, file: str | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.anonymise import shows_name
-from storage.entry_json import entry_record, evidence_path, iso
+from storage.entry_json import entry_record, evidence_files, iso
 from storage.models import (
     Cluster,
     DiaryEntry,
@@ -154,11 +154,7 @@ async def _entries(
     for entry, name, pseudonym in rows.all():
         assert entry.id is not None
         own = evidence[entry.id]
-        files = {
-            item.id or 0: evidence_path(entry.id, n, item)
-            for n, item in enumerate(own, start=1)
-            if item.media_hash
-        }
+        files = evidence_files(entry.id, own)
         school = schools[entry.school_id]
         record = entry_record(entry, school=school, cluster=cluster, evidence=own, files=files)
         named = shows_name(entry) and bool(name)

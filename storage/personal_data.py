@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.entry_json import entry_record, evidence_path, iso
+from storage.entry_json import entry_record, evidence_files, iso
 from storage.models import (
     Cluster,
     ConsentRecord,
@@ -144,11 +144,7 @@ async def _entries(session: AsyncSession, person_id: int) -> list[dict[str, Any]
     for entry, school, cluster in entries.all():
         assert entry.id is not None
         own = evidence[entry.id]
-        files = {
-            item.id or 0: evidence_path(entry.id, n, item)
-            for n, item in enumerate(own, start=1)
-            if item.media_hash
-        }
+        files = evidence_files(entry.id, own)
         records.append(
             entry_record(entry, school=school, cluster=cluster, evidence=own, files=files)
         )
