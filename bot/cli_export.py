@@ -35,7 +35,9 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     which.add_argument("--all", action="store_true", help="every cluster")
     export.add_argument("--format", choices=FORMATS, required=True, help="what to write")
     export.add_argument("-o", "--output", type=Path, required=True, help="the file to write")
-    export.add_argument("--language", choices=LANGUAGES, help="docx: default, each cluster's")
+    export.add_argument(
+        "--language", choices=LANGUAGES, help="docx, html, md: default, each cluster's"
+    )
 
 
 def export_work(

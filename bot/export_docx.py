@@ -34,8 +34,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import _Cell
-from PIL import Image, UnidentifiedImageError
 
+from bot.photos import shrink_photo
 from handlers.dates import locale_of
 from handlers.sections import QUESTIONS
 from prompts import Translator
@@ -60,13 +60,9 @@ def _duration(seconds: float | None) -> str:
 
 
 def _thumbnail(path: Path) -> io.BytesIO | None:
-    """A small JPEG of the photo (its metadata left behind), or None if it cannot be read."""
-    try:
-        with Image.open(path) as image:
-            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, format="JPEG", quality=80)
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+    """A small upright JPEG of the photo, its metadata left behind; None if it cannot be read."""
+    out = io.BytesIO()
+    if shrink_photo(path, out, longest=THUMBNAIL_PX, at_least=THUMBNAIL_PX) is None:
         return None
     out.seek(0)
     return out

@@ -2,7 +2,8 @@
 
 `gather` reads the clusters' records (`storage.export_data`) and records the export in the
 audit log (who, which clusters, which format, from where); `write` turns the records into the
-asked-for file: the Word document itself, or a zip of JSON or CSV with the media they name.
+asked-for file: the Word document itself; a zip of JSON, CSV or Markdown with the media they
+name; or the HTML folder (zipped when the destination ends in `.zip`, as in the chat).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.export_docx import write_docx
 from bot.export_files import write_export
+from bot.export_html import write_html
+from bot.export_md import write_markdown
 from storage.export_data import cluster_record, export_header
 from storage.media import MediaStore
 from storage.models import AuditEvent, Cluster
 
-FORMATS = ("docx", "json", "csv")
-SUFFIX = {"docx": ".docx", "json": ".zip", "csv": ".zip"}
+FORMATS = ("docx", "html", "json", "csv", "md")
+# As a file in a chat: the HTML folder travels zipped.
+SUFFIX = {"docx": ".docx", "html": ".zip", "json": ".zip", "csv": ".zip", "md": ".zip"}
 
 
 async def gather(
@@ -54,4 +58,8 @@ async def write(
     if fmt == "docx":
         await write_docx(export, media=media, destination=destination, language=language)
         return 0
+    if fmt == "html":
+        return await write_html(export, media=media, destination=destination, language=language)
+    if fmt == "md":
+        return await write_markdown(export, media=media, destination=destination, language=language)
     return await write_export(export, fmt=fmt, media=media, destination=destination)

@@ -100,3 +100,15 @@ async def test_a_file_too_big_for_a_chat_says_how_to_make_it(
     said = await harness.press("cora", "Word document")
     assert not any(r.document for r in said)
     assert 'diarybot export --cluster "Demo Cluster" --format docx' in text_of(said)
+
+
+async def test_the_web_pages_arrive_zipped(harness: Harness, tmp_path: Path) -> None:
+    await seeded(harness, tmp_path)
+    await harness.say("cora", "/export")
+    said = await harness.press("cora", "Web pages (HTML)")
+    (pages,) = [r for r in said if r.document is not None]
+    assert pages.filename is not None and pages.filename.endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(pages.document or b"")) as archive:
+        names = archive.namelist()
+        index = archive.read(next(n for n in names if n.endswith("index.html"))).decode()
+    assert "Demo Cluster" in index and any(n.endswith("style.css") for n in names)

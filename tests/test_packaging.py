@@ -37,6 +37,7 @@ def test_wheel_contains_prompts_and_migrations(tmp_path: Path) -> None:
     assert "storage/migrations/env.py" in names
     assert "storage/migrations/script.py.mako" in names
     assert "storage/schemas/export-1.schema.json" in names  # the analysts' export's shape
+    assert "bot/export_html.css" in names  # the HTML export's style sheet
     assert any(n.startswith("storage/migrations/versions/0001_") for n in names)
     assert "bot/cli.py" in names and "handlers/router.py" in names
     assert not any(n.startswith("tests/") for n in names)
