@@ -19,7 +19,7 @@ from prompts import Translator
 from storage.guard import consents
 from storage.media import MediaStore
 from storage.models import ConversationState, Identity, Person
-from storage.people import Membership, memberships
+from storage.people import Membership, contacts, memberships
 from storage.types import MAX_ROW_ID, utcnow
 
 
@@ -147,6 +147,21 @@ def privately(ctx: Context, reply: Reply) -> Reply:
     if ctx.msg.chat.kind == ChatKind.GROUP and private:
         return reply.to(ChatRef(ctx.msg.chat.platform, private, ChatKind.PRIVATE))
     return reply
+
+
+async def notify(ctx: Context, person_ids: list[int], key: str, **values: object) -> list[Reply]:
+    """The same notice to each person's private chats, each in their own language.
+
+    The person writing is left out: they read the answer to their own message.
+    """
+    notices = []
+    for contact in await contacts(ctx.session, person_ids=person_ids):
+        if contact.person_id == ctx.person.id:
+            continue
+        t = Translator(contact.language or ctx.settings.default_language)
+        chat = ChatRef(contact.platform, contact.chat_id, ChatKind.PRIVATE)
+        notices.append(Reply(text=t(key, **values), chat=chat))
+    return notices
 
 
 def say(text: str, *buttons: Button, expects_text: bool = False) -> Reply:

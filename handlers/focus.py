@@ -7,29 +7,16 @@ lead of the decision).
 
 from __future__ import annotations
 
-from bot.messages import Button, ChatKind, ChatRef, Reply
-from handlers.context import Context, say
-from prompts import Translator
+from bot.messages import Button, Reply
+from handlers.context import Context, notify, say
 from storage.clusters import schools_of
 from storage.diary import FocusDecided, decide_focus, focus_history, pending_focus
 from storage.models import RoleName, School, SchoolFocus
-from storage.people import COORDINATOR_ROLES, audit, contacts, holders_of
+from storage.people import COORDINATOR_ROLES, audit, holders_of
 
 FLOW_PROPOSE = "propose"
 FLOW_DECIDE = "decide"
 TITLE_LIMIT = 300
-
-
-async def _notify(ctx: Context, person_ids: list[int], key: str, **values: object) -> list[Reply]:
-    """The same notice to each person's private chats, each in their own language."""
-    notices = []
-    for contact in await contacts(ctx.session, person_ids=person_ids):
-        if contact.person_id == ctx.person.id:
-            continue
-        t = Translator(contact.language or ctx.settings.default_language)
-        chat = ChatRef(contact.platform, contact.chat_id, ChatKind.PRIVATE)
-        notices.append(Reply(text=t(key, **values), chat=chat))
-    return notices
 
 
 def _describe(ctx: Context, focus: SchoolFocus) -> str:
@@ -102,7 +89,7 @@ async def handle_propose(ctx: Context) -> list[Reply]:
     coordinators = await holders_of(
         ctx.session, cluster_id=school.cluster_id, roles=COORDINATOR_ROLES
     )
-    notices = await _notify(
+    notices = await notify(
         ctx, coordinators, "focus.notify_proposed", school=school.name, title=focus.title
     )
     return [say(ctx.t("focus.proposed", title=focus.title)), *notices]
@@ -191,7 +178,7 @@ async def _decided(ctx: Context, focus: SchoolFocus, *, confirm: bool, note: str
         return [say(ctx.t("focus.already_decided", title=focus.title, status=status))]
     school = await ctx.session.get(School, focus.school_id)
     key = "focus.notify_confirmed" if confirm else "focus.notify_revise"
-    notices = await _notify(
+    notices = await notify(
         ctx,
         [focus.proposed_by] if focus.proposed_by else [],
         key,

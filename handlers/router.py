@@ -12,6 +12,7 @@ from handlers import (
     meeting,
     meeting_edit,
     meeting_notes,
+    moderate,
     onboarding,
     privacy,
     reminders,
@@ -45,6 +46,7 @@ def build_table() -> Table:
         "notes": Command(meeting_notes.command),
         "digest": Command(digest.command, Needs.NOTHING, in_groups=True),
         "export": Command(export.command, Needs.MEMBERSHIP),
+        "moderate": Command(moderate.command),
         "hubcode": Command(hub.hub_code),
         "linkhub": Command(hub.link, Needs.NOTHING, in_groups=True),
     }
@@ -62,6 +64,7 @@ def build_table() -> Table:
         meeting_notes.FLOW: Flow(meeting_notes.handle, meeting_notes.ask, contributes=True),
         digest.FLOW: Flow(digest.flow.handle, digest.flow.ask),
         export.FLOW: Flow(export.flow.handle, export.flow.ask),
+        moderate.FLOW: Flow(moderate.flow.handle, moderate.flow.ask, contributes=True),
     }
     return Table(
         commands=commands,

@@ -28,7 +28,9 @@ def shows_name(entry: DiaryEntry) -> bool:
 async def anonymise_entries(session: AsyncSession, *conditions: Any) -> int:
     """Mark the entries matching `conditions` as kept without a name; how many there were."""
     result = await session.exec(  # type: ignore[call-overload]
-        update(DiaryEntry).where(*conditions).values(anonymised=True, visibility=Visibility.CLUSTER)
+        update(DiaryEntry)
+        .where(*conditions)
+        .values(anonymised=True, visibility=Visibility.CLUSTER, moderation="")
     )
     return result.rowcount or 0
 

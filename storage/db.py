@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.media import make_private_dirs
+from storage.moderation import install as install_moderation
 
 if TYPE_CHECKING:  # Alembic is imported only when the schema is upgraded (start-up time)
     from alembic.config import Config
@@ -127,6 +128,7 @@ class Database:
             event.listen(self.engine.sync_engine, "begin", _begin_immediately)
             self._turn = asyncio.Lock()
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        install_moderation()  # public entries wait for a moderator, whoever writes them
 
     @property
     def display_url(self) -> str:

@@ -6,8 +6,8 @@ rows themselves go. For the contributions that is every entry of the person (dra
 ones included) and their evidence rows; for the whole person also their conversation states,
 reminders, meeting answers, roles, consent records, identities, their own audit rows and the
 person row, while what they set up for others (an invite, a hub link, a meeting, a school's
-focus, input dates) stays without their name. The audit log then holds one line saying that an
-erasure happened and when, with no person and no content.
+focus, input dates, a moderation decision) stays without their name. The audit log then holds
+one line saying that an erasure happened and when, with no person and no content.
 
 Media files are shared by content (one file per distinct bytes), so a file goes only when no
 evidence row is left that uses it; the caller removes those files after the transaction is
@@ -50,6 +50,7 @@ SET_UP_BY: tuple[tuple[Any, str], ...] = (
     (Meeting, "created_by"),
     (SchoolFocus, "proposed_by"),
     (SchoolFocus, "decided_by"),
+    (DiaryEntry, "moderated_by"),
 )
 # Rows that are the person's own, by the column naming them.
 OWN: tuple[tuple[Any, str], ...] = (

@@ -290,6 +290,12 @@ class DiaryEntry(SQLModel, table=True):
     meeting_id: int | None = Field(default=None, foreign_key="meetings.id")
     # Shown to others under the author's pseudonym, never their name (kept on withdrawal).
     anonymised: bool = Field(default=False)
+    # A public entry's way to the public version (`storage.moderation`): "" when it stays in
+    # the cluster, else pending, approved or returned (with the moderator's note).
+    moderation: str = Field(default="", max_length=16, index=True)
+    moderated_by: int | None = Field(default=None, foreign_key="people.id")
+    moderated_at: datetime | None = _when()
+    moderation_note: str = Field(default="", sa_type=Text)
 
 
 class EvidenceItem(SQLModel, table=True):

@@ -117,6 +117,7 @@ async def apply_retention(session: AsyncSession, *, cluster: Cluster, now: datet
         (Meeting, Meeting.cluster_id == cluster.id, ("created_by",)),
         (InputPoint, InputPoint.cluster_id == cluster.id, ("created_by",)),
         (SchoolFocus, col(SchoolFocus.school_id).in_(schools), ("proposed_by", "decided_by")),
+        (DiaryEntry, in_cluster, ("moderated_by",)),
     ):
         await session.exec(  # type: ignore[call-overload]
             update(table).where(condition).values(dict.fromkeys(columns))
