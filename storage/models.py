@@ -305,7 +305,7 @@ class EvidenceItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     entry_id: int = Field(foreign_key="diary_entries.id", index=True)
     kind: str = Field(max_length=16)
-    media_hash: str | None = Field(default=None, max_length=64)
+    media_hash: str | None = Field(default=None, max_length=64, index=True)
     url: str | None = Field(default=None, sa_type=Text)
     mime: str = Field(default="", max_length=127)
     size: int | None = None
