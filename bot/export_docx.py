@@ -45,6 +45,8 @@ from storage.models import Section
 THUMBNAIL_PX = 480  # the longer side; sharp at the 4 cm the picture is shown
 THUMBNAIL_WIDTH = Cm(4)
 AUDIO_KINDS = ("voice", "audio", "video")
+# The longest document property python-docx writes (it refuses longer ones).
+PROPERTY_LIMIT = 255
 
 
 def _day(moment: str | None, zone: ZoneInfo, language: str) -> str:
@@ -254,6 +256,8 @@ class _Writer:
 
     def save(self, destination: Path, title: str) -> None:
         props = self.document.core_properties
+        if len(title) > PROPERTY_LIMIT:  # every cluster's name, in an export of them all
+            title = title[: PROPERTY_LIMIT - 1] + "…"
         # python-docx would otherwise say its own name as the author.
         props.author = props.last_modified_by = title
         props.title, props.comments, props.keywords = title, "", ""

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+from bot.export_docx import write_docx
 from bot.settings import Settings
+from storage.media import MediaStore
 from tests.helpers import Harness
 from tests.test_export import export, seeded
 
@@ -101,3 +103,28 @@ async def test_the_document_speaks_the_clusters_language_or_the_one_asked_for(
     export(settings, out, "--cluster", "Demo Cluster", "--language", "pt", fmt="docx")
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     assert "Diário" in text and "Cluster Diary" not in text
+
+
+async def test_an_export_of_many_clusters_keeps_its_title_within_words_limit(
+    tmp_path: Path,
+) -> None:
+    clusters = [
+        {
+            "id": n,
+            "name": f"A cluster with a long name, number {n}",
+            "country": "",
+            "language": "en",
+            "timezone": "Europe/Lisbon",
+            "ends_on": None,
+            "period": {"first": None, "last": None},
+            "coordinators": [],
+            "schools": [],
+            "meetings": [],
+        }
+        for n in range(1, 25)
+    ]
+    export = {"generated": "2026-12-06T10:00:00Z", "clusters": clusters}
+    out = tmp_path / "all.docx"
+    await write_docx(export, media=MediaStore(tmp_path / "media"), destination=out)
+    title = Document(str(out)).core_properties.title
+    assert len(title) == 255 and title.endswith("…") and title.startswith("Cluster Diary: A")
