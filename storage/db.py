@@ -168,10 +168,29 @@ class Database:
         migration scripts: a sixth of the bot's start-up time.
         """
         try:
-            async with self.engine.begin() as connection:
-                if await connection.run_sync(schema_version) == newest_migration():
-                    return
-                await connection.run_sync(_run_upgrade)
+            async with self.engine.connect() as connection:
+                sqlite = connection.dialect.name == "sqlite"
+                if sqlite:
+                    # A migration may rebuild a table others refer to (SQLite's batch mode:
+                    # copy, drop, rename); dropping it with its rows would break their foreign
+                    # keys for a moment, which SQLite refuses while it enforces them. The pragma
+                    # works only outside a transaction; the keys are checked after, and back on.
+                    raw = await connection.get_raw_connection()
+                    await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+                try:
+                    async with connection.begin():
+                        if await connection.run_sync(schema_version) == newest_migration():
+                            return
+                        await connection.run_sync(_run_upgrade)
+                        if sqlite:
+                            broken = await connection.exec_driver_sql("PRAGMA foreign_key_check")
+                            if broken.first() is not None:
+                                raise DatabaseError("the upgrade left broken foreign keys")
+                finally:
+                    if sqlite:
+                        await raw.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+        except DatabaseError:
+            raise
         except Exception as exc:  # each driver raises its own connection errors
             raise DatabaseError(
                 f"cannot open the database {self.display_url}: "

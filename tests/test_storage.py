@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect
@@ -211,5 +212,59 @@ async def test_an_older_schema_is_still_upgraded(database_url: str) -> None:
             assert await connection.run_sync(schema_version) == newest_migration()
             tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
         assert {"terms", "holidays", "input_points"} <= set(tables)
+    finally:
+        await older.close()
+
+
+async def test_an_older_schema_with_rows_in_every_table_is_upgraded(database_url: str) -> None:
+    """Rebuilding a table others refer to (SQLite's batch mode) must not trip foreign keys."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    older = Database(database_url)
+    try:
+        async with older.engine.begin() as connection:
+
+            def fill_at_0006(sync_connection: Any) -> None:
+                config = alembic_config()
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "0006")
+                tables = sa.MetaData()
+                tables.reflect(sync_connection)
+                for table in tables.sorted_tables:
+                    if table.name == "alembic_version":
+                        continue
+                    row: dict[str, Any] = {}
+                    for column in table.columns:
+                        if column.primary_key or column.nullable or column.server_default:
+                            continue
+                        row[column.name] = _value_for(column)
+                    sync_connection.execute(table.insert().values(row))
+
+            def _value_for(column: Any) -> Any:
+                if column.foreign_keys:
+                    return 1
+                try:
+                    kind = column.type.python_type
+                except NotImplementedError:
+                    kind = str
+                return {
+                    int: 1,
+                    bool: False,
+                    float: 1.0,
+                    dict: {},
+                    list: [],
+                    dt.datetime: dt.datetime(2026, 1, 1),  # as reflected: no time zone
+                    dt.date: dt.date(2026, 1, 1),
+                }.get(kind, "x")
+
+            await connection.run_sync(fill_at_0006)
+        await older.upgrade()
+        async with older.engine.connect() as connection:
+            assert await connection.run_sync(schema_version) == newest_migration()
+            count = await connection.exec_driver_sql("SELECT count(*) FROM diary_entries")
+            assert count.scalar_one() == 1
     finally:
         await older.close()
