@@ -21,12 +21,10 @@ import io
 import os
 import tempfile
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_BREAK
@@ -35,8 +33,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 
+from bot.export_text import AUDIO_KINDS, clock_length, long_day
 from bot.photos import shrink_photo
-from handlers.dates import locale_of
 from handlers.sections import QUESTIONS
 from prompts import Translator
 from storage.media import MediaStore
@@ -44,21 +42,8 @@ from storage.models import Section
 
 THUMBNAIL_PX = 480  # the longer side; sharp at the 4 cm the picture is shown
 THUMBNAIL_WIDTH = Cm(4)
-AUDIO_KINDS = ("voice", "audio", "video")
 # The longest document property python-docx writes (it refuses longer ones).
 PROPERTY_LIMIT = 255
-
-
-def _day(moment: str | None, zone: ZoneInfo, language: str) -> str:
-    if moment is None:
-        return ""
-    when = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(zone)
-    return format_date(when.date(), format="long", locale=locale_of(language))
-
-
-def _duration(seconds: float | None) -> str:
-    total = round(seconds or 0)
-    return f"{total // 60}:{total % 60:02d}"
 
 
 def _thumbnail(path: Path) -> io.BytesIO | None:
@@ -142,7 +127,7 @@ class _Writer:
             self.meetings(cluster["meetings"])
 
     def day(self, moment: str | None) -> str:
-        return _day(moment, self.zone, self.lang)
+        return long_day(moment, self.zone, self.lang)
 
     def school(self, school: dict[str, Any]) -> None:
         doc, t = self.document, self.t
@@ -229,7 +214,7 @@ class _Writer:
                         _para(cell, item["caption"])
                     continue
             if item["kind"] in AUDIO_KINDS:
-                label = t("export.duration", kind=kind, duration=_duration(item["duration_s"]))
+                label = t("export.duration", kind=kind, duration=clock_length(item["duration_s"]))
             elif item["kind"] == "link":
                 label = f"{kind}: {item['url']}"
             else:

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.export_docx import AUDIO_KINDS, _day, _duration
+from bot.export_text import AUDIO_KINDS, clock_length, long_day
 from bot.photos import shrink_photo
 from handlers.sections import QUESTIONS
 from prompts import Translator
@@ -70,7 +70,7 @@ class Words:
         """A stored time as the day it was in the cluster's time zone, in words."""
         # Kept: every contribution's byline is written up to three times, and Babel is slow.
         if moment not in self._days:
-            self._days[moment] = _day(moment, self.zone, self.lang)
+            self._days[moment] = long_day(moment, self.zone, self.lang)
         return self._days[moment]
 
     def who(self, person: dict[str, Any]) -> str:
@@ -134,7 +134,7 @@ class Words:
         """An evidence item by its kind and name, address or length; `kept`: its file is here."""
         kind = self.t(f"evidence.kind.{item['kind']}")
         if item["kind"] in AUDIO_KINDS:
-            label = self.t("export.duration", kind=kind, duration=_duration(item["duration_s"]))
+            label = self.t("export.duration", kind=kind, duration=clock_length(item["duration_s"]))
         elif item["kind"] == "link":
             label = f"{kind}: {item['url']}"
         else:

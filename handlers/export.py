@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel.units import format_unit
 
 from bot.exports import FORMATS, SUFFIX, gather, write
 from bot.messages import Button, Reply
+from handlers.calendar_show import today_in
 from handlers.context import Context, say
 from handlers.dates import locale_of, say_day
 from handlers.steps import Step, StepFlow
@@ -92,7 +92,7 @@ async def take_format(ctx: Context) -> list[Reply]:
         person_id=ctx.person.id,
     )
     names = ", ".join(c.name for c in clusters)
-    today = ctx.now.astimezone(ZoneInfo(clusters[0].timezone)).date()
+    today = today_in(ctx, clusters[0])
     caption = ctx.t(
         "export.ready",
         clusters=names,

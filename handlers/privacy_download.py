@@ -23,9 +23,9 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
+from handlers.calendar_show import today_in
 from handlers.context import Context, privately, say
 from handlers.dates import say_day
 from storage.media import MediaStore
@@ -198,5 +198,4 @@ def _sizes(media: MediaStore, digests: list[str]) -> dict[str, int | None]:
 async def _today(ctx: Context) -> date:
     """Today where the person works (their first cluster's time zone), for names and captions."""
     roles = await ctx.memberships()
-    zone = ZoneInfo(roles[0].cluster.timezone) if roles else None
-    return ctx.now.astimezone(zone).date() if zone else ctx.now.date()
+    return today_in(ctx, roles[0].cluster) if roles else ctx.now.date()
