@@ -397,9 +397,9 @@ async def _export(spec: dict[str, Any]) -> dict[str, Any]:
     settings = Settings(database_url=spec["url"], media_dir=Path(spec["media"]))
     read = {"seconds": 0.0, "entries": 0}
 
-    async def timed_record(session: Any, *, cluster: Any) -> dict[str, Any]:
+    async def timed_record(session: Any, *, cluster: Any, **options: Any) -> dict[str, Any]:
         start = time.perf_counter()
-        record = await real(session, cluster=cluster)
+        record = await real(session, cluster=cluster, **options)
         read["seconds"] += time.perf_counter() - start
         read["entries"] += sum(len(school["entries"]) for school in record["schools"])
         return record

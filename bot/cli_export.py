@@ -2,10 +2,12 @@
 
 `--format json` gives `cluster-diary.json` (described by `storage/schemas/export-1.schema.json`)
 and `--format csv` gives `contributions.csv`, each zipped with the media files the records name;
-`--format docx` gives the Cluster Diary document itself (`bot.export_docx`), in each cluster's
-language unless `--language` says otherwise.
-The audit log records every export: which clusters, which format, that it came from the
-command line.
+`--format docx` gives the Cluster Diary document itself (`bot.export_docx`), `--format html` a
+folder of web pages and `--format md` Markdown in a zip, each in each cluster's language unless
+`--language` says otherwise. `--public` makes the public version instead (`storage.publication`):
+only entries approved for it, of authors whose consent is current, nothing that leads back to
+the private diary. The audit log records every export: which clusters, which format, public or
+not, that it came from the command line.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument(
         "--language", choices=LANGUAGES, help="docx, html, md: default, each cluster's"
     )
+    export.add_argument(
+        "--public",
+        action="store_true",
+        help="the public version: approved entries of consenting authors, details masked",
+    )
 
 
 def export_work(
@@ -60,12 +67,16 @@ def export_work(
                 fmt=args.format,
                 now=utcnow(),
                 by="command line",
+                public=settings.consent_version if args.public else None,
+                language=args.language,
             )
         media = MediaStore(settings.resolved_media_dir)
         missing = await write(
             export, fmt=args.format, media=media, destination=args.output, language=args.language
         )
         note = f" ({missing} files missing from the media folder)" if missing else ""
-        print(f"{args.output}: {len(clusters)} clusters, {entries_in(export)} entries{note}")
+        version = "public version, " if args.public else ""
+        counts = f"{len(clusters)} clusters, {entries_in(export)} entries"
+        print(f"{args.output}: {version}{counts}{note}")
 
     return work

@@ -11,7 +11,8 @@ and transcript, documents and links by name. Last, the cluster's meetings.
 Headings use Word's built-in styles, so the table of contents (a field the word processor
 fills in) and the navigation pane work. The document's own properties name the cluster, never a
 person. It is drawn from the export record (`storage.export_data`) in the cluster's language;
-photos are read one at a time and shrunk before they go in, so the document stays small.
+photos are shrunk on a thread per core before they go in (each photo once, however often it
+appears), so the document stays small.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import io
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,26 +36,40 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 
-from bot.export_text import AUDIO_KINDS, clock_length, long_day
+from bot import docx_cells as cells
+from bot.docx_pictures import Pictures
+from bot.export_text import evidence_label, long_day, who
 from bot.photos import shrink_photo
 from handlers.sections import QUESTIONS
 from prompts import Translator
 from storage.media import MediaStore
 from storage.models import Section
 
-THUMBNAIL_PX = 480  # the longer side; sharp at the 4 cm the picture is shown
+THUMBNAIL_PX = 400  # the longer side: 250 dots an inch at the 4 cm the picture is shown
+# The cheap decoding (`shrink_photo`) may stop at 320: still 200 dots an inch, where most phone
+# photos decode at a quarter of their size rather than a half.
+THUMBNAIL_MIN_PX = 320
 THUMBNAIL_WIDTH = Cm(4)
 # The longest document property python-docx writes (it refuses longer ones).
 PROPERTY_LIMIT = 255
 
 
-def _thumbnail(path: Path) -> io.BytesIO | None:
+def _thumbnail(path: Path) -> bytes | None:
     """A small upright JPEG of the photo, its metadata left behind; None if it cannot be read."""
     out = io.BytesIO()
-    if shrink_photo(path, out, longest=THUMBNAIL_PX, at_least=THUMBNAIL_PX) is None:
+    if shrink_photo(path, out, longest=THUMBNAIL_PX, at_least=THUMBNAIL_MIN_PX) is None:
         return None
-    out.seek(0)
-    return out
+    return out.getvalue()
+
+
+def _photos(export: dict[str, Any]) -> Iterator[str]:
+    """The media hashes of the export's photos that have a file, in the order they are drawn."""
+    for cluster in export["clusters"]:
+        for school in cluster["schools"]:
+            for entry in school["entries"]:
+                for item in entry["evidence"]:
+                    if item["kind"] == "photo" and item["file"]:
+                        yield item["sha256"]
 
 
 def _toc(document: Any, hint: str) -> None:
@@ -79,10 +96,15 @@ def _toc(document: Any, hint: str) -> None:
 class _Writer:
     """Draws one export into a document."""
 
-    def __init__(self, media: MediaStore, language: str | None) -> None:
+    def __init__(self, media: MediaStore, language: str | None, public: bool) -> None:
         self.media = media
         self.language = language
+        self.public = public
         self.document = Document()
+        self.pictures = Pictures(self.document)
+        self.thumbnails: dict[str, Future[bytes | None]] = {}
+        # The table cells given a contribution so far (the others hold one empty paragraph).
+        self.started: set[int] = set()
         section = self.document.sections[0]
         # Landscape: the template's four columns need the width.
         section.orientation = WD_ORIENT.LANDSCAPE
@@ -100,6 +122,8 @@ class _Writer:
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         doc.add_paragraph(t("export.title"), style="Title")
         doc.add_paragraph(cluster["name"], style="Subtitle")
+        if self.public:
+            doc.add_paragraph().add_run(t("export.public_note")).italic = True
         period = cluster["period"]
         if period["first"]:
             first, last = (self.day(period[k]) for k in ("first", "last"))
@@ -111,9 +135,10 @@ class _Writer:
         for school in cluster["schools"]:
             kind = "mentor" if school["kind"] == "mentor" else "mentee"
             doc.add_paragraph(t(f"export.{kind}", school=school["name"]), style="List Bullet")
-        doc.add_paragraph(t("export.coordinators"), style="Heading 3")
+        if cluster["coordinators"]:  # none in the public version
+            doc.add_paragraph(t("export.coordinators"), style="Heading 3")
         for person in cluster["coordinators"]:
-            name = person["name"] or t("privacy.pseudonym", code=person["pseudonym"])
+            name = who(t, person)
             role = t(f"roles.{person['role']}")
             doc.add_paragraph(f"{name} ({role})", style="List Bullet")
         doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
@@ -125,6 +150,15 @@ class _Writer:
                 self.school(school)
         if cluster["meetings"]:
             self.meetings(cluster["meetings"])
+
+    def shrink(self, export: dict[str, Any], pool: ThreadPoolExecutor) -> None:
+        """Start making the thumbnail of every photo, each once, while the text is drawn.
+
+        Pillow lets go of the GIL while it decodes and encodes, so the photos shrink on the
+        pool's threads beside the drawing of the document.
+        """
+        for digest in dict.fromkeys(_photos(export)):
+            self.thumbnails[digest] = pool.submit(_thumbnail, self.media.path_for(digest))
 
     def day(self, moment: str | None) -> str:
         return long_day(moment, self.zone, self.lang)
@@ -165,29 +199,27 @@ class _Writer:
             cell.paragraphs[0].add_run(t(f"export.column_{column}")).bold = True
         _repeat_header(table.rows[0])
         for section in Section:
-            cells = table.add_row().cells
-            for cell, width in zip(cells, widths, strict=True):
+            row = table.add_row().cells
+            for cell, width in zip(row, widths, strict=True):
                 cell.width = width
-            cells[0].paragraphs[0].add_run(t(f"sections.{section}")).bold = True
+            row[0].paragraphs[0].add_run(t(f"sections.{section}")).bold = True
             for entry in by_section[section]:
-                self.activity(cells[1], entry)
-                self.evidence(cells[2], entry)
+                self.activity(row[1], entry)
+                self.evidence(row[2], entry)
                 if entry["reflection"]:
-                    self.heading(cells[3], entry)
-                    _para(cells[3], entry["reflection"])
+                    self.heading(row[3], entry)
+                    cells.text(row[3], entry["reflection"])
 
     def byline(self, entry: dict[str, Any]) -> str:
-        author = entry["author"]
-        who = author["name"] or self.t("privacy.pseudonym", code=author["pseudonym"])
-        return self.t("export.byline", author=who, day=self.day(entry["submitted"]))
+        author = who(self.t, entry["author"], entry["school"]["name"])
+        return self.t("export.byline", author=author, day=self.day(entry["submitted"]))
 
     def heading(self, cell: _Cell, entry: dict[str, Any]) -> None:
         """Who wrote it and when, above each contribution (a little apart from the one before)."""
-        first = len(cell.paragraphs) == 1 and not cell.paragraphs[0].text
-        paragraph = _para(cell, self.byline(entry), reuse=first)
-        paragraph.runs[0].italic = True
-        if not first:
-            paragraph.paragraph_format.space_before = Pt(6)
+        first = id(cell._tc) not in self.started
+        self.started.add(id(cell._tc))
+        p = cells.paragraph(cell, reuse=first, space_before=0 if first else 6)
+        cells.run(p, self.byline(entry), italic=True)
 
     def activity(self, cell: _Cell, entry: dict[str, Any]) -> None:
         self.heading(cell, entry)
@@ -195,37 +227,29 @@ class _Writer:
             answer = entry["activity"].get(key)
             if answer:
                 label = self.t(f"labels.{entry['section']}.{key}")
-                paragraph = _para(cell, "")
-                paragraph.add_run(f"{label}: ").bold = True
-                paragraph.add_run(answer)
+                p = cells.paragraph(cell)
+                cells.run(p, f"{label}: ", bold=True)
+                cells.run(p, answer)
 
     def evidence(self, cell: _Cell, entry: dict[str, Any]) -> None:
         t = self.t
         if entry["evidence"]:
             self.heading(cell, entry)
         for item in entry["evidence"]:
-            kind = t(f"evidence.kind.{item['kind']}")
-            name = item["file_name"] or item["url"] or kind
             if item["kind"] == "photo" and item["file"]:
-                picture = _thumbnail(self.media.path_for(item["sha256"]))
-                if picture is not None:
-                    _para(cell, "").add_run().add_picture(picture, width=THUMBNAIL_WIDTH)
+                digest = item["sha256"]
+                picture = None if digest in self.pictures else self.thumbnails[digest].result()
+                if picture is not None or digest in self.pictures:
+                    run = cells.run(cells.paragraph(cell))
+                    self.pictures.add(run, digest, picture, THUMBNAIL_WIDTH)
                     if item["caption"]:
-                        _para(cell, item["caption"])
+                        cells.text(cell, item["caption"])
                     continue
-            if item["kind"] in AUDIO_KINDS:
-                label = t("export.duration", kind=kind, duration=clock_length(item["duration_s"]))
-            elif item["kind"] == "link":
-                label = f"{kind}: {item['url']}"
-            else:
-                label = f"{kind}: {name}"
-            if item["sha256"] and item["file"] is None:
-                label = t("export.missing_file", name=label)
-            _para(cell, label)
+            cells.text(cell, evidence_label(t, item, kept=item["file"] is not None))
             if item["caption"]:
-                _para(cell, item["caption"])
+                cells.text(cell, item["caption"])
             if item["transcript"]:
-                _para(cell, t("export.transcript", text=item["transcript"])).runs[0].italic = True
+                cells.text(cell, t("export.transcript", text=item["transcript"]), italic=True)
 
     def meetings(self, meetings: list[dict[str, Any]]) -> None:
         t = self.t
@@ -257,15 +281,6 @@ class _Writer:
             raise
 
 
-def _para(cell: _Cell, text: str, *, reuse: bool = False) -> Any:
-    """A paragraph in `cell`: its first, empty one when `reuse` (a new cell has one)."""
-    if reuse and not cell.paragraphs[-1].text and len(cell.paragraphs) == 1:
-        paragraph = cell.paragraphs[0]
-        paragraph.add_run(text)
-        return paragraph
-    return cell.add_paragraph(text)
-
-
 def _repeat_header(row: Any) -> None:
     """The header row repeats at the top of every page the table runs over."""
     properties = row._tr.get_or_add_trPr()
@@ -277,9 +292,14 @@ def _repeat_header(row: Any) -> None:
 def _write(
     export: dict[str, Any], media: MediaStore, destination: Path, language: str | None
 ) -> None:
-    writer = _Writer(media, language)
-    for cluster in export["clusters"]:
-        writer.cluster(cluster, export["generated"])
+    writer = _Writer(media, language, export["public"])
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
+        writer.shrink(export, pool)
+        for cluster in export["clusters"]:
+            writer.cluster(cluster, export["generated"])
+    finally:
+        pool.shutdown(cancel_futures=True)
     names = ", ".join(c["name"] for c in export["clusters"])
     first = export["clusters"][0]["language"] if export["clusters"] else "en"
     writer.save(destination, f"{Translator(language or first)('export.title')}: {names}")

@@ -42,6 +42,7 @@ CSV_COLUMNS = (
     "visibility",
     "author",
     "pseudonym",
+    "teacher",
     *QUESTION_KEYS,
     "reflection",
     "evidence",
@@ -56,14 +57,18 @@ def _evidence(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield from entry["evidence"]
 
 
+def _evidence_name(item: dict[str, Any]) -> str:
+    """Where an evidence item is: its file in the zip, its address, or its name (or withheld)."""
+    if item["withheld"]:
+        return "withheld"
+    return item["file"] or item["url"] or item["file_name"] or ""
+
+
 def _csv_rows(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for cluster in export["clusters"]:
         for school in cluster["schools"]:
             for entry in school["entries"]:
-                evidence = [
-                    f"{item['kind']}: {item['file'] or item['url'] or item['file_name'] or ''}"
-                    for item in entry["evidence"]
-                ]
+                evidence = [f"{item['kind']}: {_evidence_name(item)}" for item in entry["evidence"]]
                 transcripts = [i["transcript"] for i in entry["evidence"] if i["transcript"]]
                 yield {
                     "cluster": cluster["name"],
@@ -76,6 +81,7 @@ def _csv_rows(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
                     "visibility": entry["visibility"],
                     "author": entry["author"]["name"] or "",
                     "pseudonym": entry["author"]["pseudonym"] or "",
+                    "teacher": entry["author"]["teacher"] or "",
                     **{key: entry["activity"].get(key, "") for key in QUESTION_KEYS},
                     "reflection": entry["reflection"],
                     "evidence": "\n".join(evidence),

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.export_text import AUDIO_KINDS, clock_length, long_day
+from bot.export_text import evidence_label, long_day, who
 from bot.photos import shrink_photo
 from handlers.sections import QUESTIONS
 from prompts import Translator
@@ -73,15 +73,10 @@ class Words:
             self._days[moment] = long_day(moment, self.zone, self.lang)
         return self._days[moment]
 
-    def who(self, person: dict[str, Any]) -> str:
-        """A name, or the pseudonym standing in for one."""
-        return person["name"] or self.t("privacy.pseudonym", code=person["pseudonym"])
-
     def byline(self, entry: dict[str, Any]) -> str:
         """Who wrote an entry and when."""
-        return self.t(
-            "export.byline", author=self.who(entry["author"]), day=self.day(entry["submitted"])
-        )
+        author = who(self.t, entry["author"], entry["school"]["name"])
+        return self.t("export.byline", author=author, day=self.day(entry["submitted"]))
 
     def period(self, cluster: dict[str, Any]) -> str:
         """The days the cluster's entries span."""
@@ -97,7 +92,7 @@ class Words:
 
     def coordinator(self, person: dict[str, Any]) -> str:
         """A coordinator with their role."""
-        return f"{self.who(person)} ({self.t('roles.' + person['role'])})"
+        return f"{who(self.t, person)} ({self.t('roles.' + person['role'])})"
 
     def focus(self, school: dict[str, Any]) -> str:
         """The school's confirmed mentoring focus, or that there is none yet."""
@@ -132,16 +127,7 @@ class Words:
 
     def evidence(self, item: dict[str, Any], *, kept: bool) -> str:
         """An evidence item by its kind and name, address or length; `kept`: its file is here."""
-        kind = self.t(f"evidence.kind.{item['kind']}")
-        if item["kind"] in AUDIO_KINDS:
-            label = self.t("export.duration", kind=kind, duration=clock_length(item["duration_s"]))
-        elif item["kind"] == "link":
-            label = f"{kind}: {item['url']}"
-        else:
-            label = f"{kind}: {item['file_name'] or kind}"
-        if item["sha256"] and not kept:
-            label = self.t("export.missing_file", name=label)
-        return label
+        return evidence_label(self.t, item, kept=kept)
 
 
 def has_part(school: dict[str, Any]) -> bool:
@@ -412,7 +398,10 @@ def _write(
         first = export["clusters"][0]["language"] if export["clusters"] else "en"
         t = Translator(language or first)
         title = f"{t('export.title')}: {', '.join(c['name'] for c in export['clusters'])}"
-        body = f"<h1>{escape(t('export.title'))}</h1>\n{''.join(parts)}"
+        note = ""
+        if export["public"]:
+            note = f'<p class="public">{escape(t("export.public_note"))}</p>\n'
+        body = f"<h1>{escape(t('export.title'))}</h1>\n{note}{''.join(parts)}"
         site.put("index.html", _page(title, t.language, body))
         site.put(STYLE, resources.files("bot").joinpath("export_html.css").read_text())
         if destination.suffix == ".zip":

@@ -147,7 +147,10 @@ def _write(
 ) -> int:
     document = _Document(store, language)
     first = export["clusters"][0]["language"] if export["clusters"] else "en"
-    document.add(f"# {_escape(Translator(language or first)('export.title'))}\n\n")
+    t = Translator(language or first)
+    document.add(f"# {_escape(t('export.title'))}\n\n")
+    if export["public"]:
+        document.add(f"*{_escape(t('export.public_note'))}*\n\n")
     for cluster in export["clusters"]:
         document.cluster(cluster, export["generated"])
     make_private_dirs(destination.parent)

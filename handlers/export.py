@@ -2,11 +2,12 @@
 
 For the cluster's coordinators (national coordinators included) and its analysts, each for the
 clusters they hold such a role in: they pick the cluster (or all of theirs) when there are
-several, then the form, and get the file as a document in the chat, in the cluster's language
-for the Word document. The records are read in the message's session (and the export audited
-there); the file is made once that session is committed, so the database is not held while the
-photos are shrunk and zipped. A file bigger than a chat can carry is not sent: the reply says
-how the operator makes it with `diarybot export`.
+several, then the full diary or its public version (`storage.publication`), then the form, and
+get the file as a document in the chat, in the cluster's language. The records are read in the
+message's session (and the export audited there); the file is made once that session is
+committed, so the database is not held while the photos are shrunk and zipped. A file bigger
+than a chat can carry is not sent: the reply says how the operator makes it with `diarybot
+export`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from storage.models import Cluster, RoleName
 
 FLOW = "export"
 ALL = "all"
+PUBLIC = "public"
+VERSIONS = ("full", PUBLIC)
 EXPORTERS = (RoleName.CLUSTER_COORDINATOR, RoleName.NATIONAL_COORDINATOR, RoleName.ANALYST)
 # Telegram's cloud Bot API takes bot uploads up to 50 MB; Matrix homeservers mostly as much.
 CHAT_LIMIT = 50_000_000
@@ -43,7 +46,7 @@ async def command(ctx: Context) -> list[Reply]:
     if not clusters:
         return [say(ctx.t("export.chat_not_allowed"))]
     if len(clusters) == 1:
-        ctx.goto(FLOW, "format", clusters=list(clusters))
+        ctx.goto(FLOW, "version", clusters=list(clusters))
     else:
         ctx.goto(FLOW, "cluster")
     return await flow.ask(ctx)
@@ -61,12 +64,27 @@ async def take_cluster(ctx: Context) -> list[Reply]:
     choice = ctx.msg.button or ""
     if choice != ALL and choice not in clusters:
         return [say(ctx.t("errors.use_buttons"))]
-    ctx.goto(FLOW, "format", clusters=list(clusters) if choice == ALL else [choice])
+    ctx.goto(FLOW, "version", clusters=list(clusters) if choice == ALL else [choice])
+    return []
+
+
+async def ask_version(ctx: Context) -> list[Reply]:
+    """The full diary for analysis, or the public version."""
+    buttons = [ctx.choice(f"export.version_{v}", v) for v in VERSIONS]
+    return [say(ctx.t("export.which_version"), *buttons)]
+
+
+async def take_version(ctx: Context) -> list[Reply]:
+    """The chosen version: on to the form."""
+    version = ctx.msg.button or ""
+    if version not in VERSIONS:
+        return [say(ctx.t("errors.use_buttons"))]
+    ctx.goto(FLOW, "format", clusters=ctx.data.get("clusters", []), public=version == PUBLIC)
     return []
 
 
 async def ask_format(ctx: Context) -> list[Reply]:
-    """Word document, JSON or CSV."""
+    """The form: Word document, web pages, JSON, CSV or Markdown."""
     buttons = [ctx.choice(f"export.format_{fmt}", fmt) for fmt in FORMATS]
     return [say(ctx.t("export.which_format"), *buttons)]
 
@@ -78,6 +96,7 @@ async def take_format(ctx: Context) -> list[Reply]:
         return [say(ctx.t("errors.use_buttons"))]
     allowed = await _exportable(ctx)
     clusters = [allowed[key] for key in ctx.data.get("clusters", []) if key in allowed]
+    public = bool(ctx.data.get("public"))
     ctx.finish()
     if not clusters:  # their role went meanwhile
         return [say(ctx.t("export.chat_not_allowed"))]
@@ -90,6 +109,7 @@ async def take_format(ctx: Context) -> list[Reply]:
         now=ctx.now,
         by="chat",
         person_id=ctx.person.id,
+        public=ctx.settings.consent_version if public else None,
     )
     names = ", ".join(c.name for c in clusters)
     today = today_in(ctx, clusters[0])
@@ -99,7 +119,8 @@ async def take_format(ctx: Context) -> list[Reply]:
         day=say_day(today, ctx.t.language),
         entries=entries_in(export),
     )
-    filename = f"cluster-diary-{today.isoformat()}{SUFFIX[fmt]}"
+    version = "-public" if public else ""
+    filename = f"cluster-diary{version}-{today.isoformat()}{SUFFIX[fmt]}"
     language = ctx.t.language
 
     async def made() -> list[Reply]:
@@ -108,7 +129,8 @@ async def take_format(ctx: Context) -> list[Reply]:
             await write(export, fmt=fmt, media=ctx.media, destination=path)
             size = path.stat().st_size
             if size > CHAT_LIMIT:
-                return [_too_big(ctx, size, clusters, fmt, language)]
+                command = f"{fmt} --public" if public else fmt
+                return [_too_big(ctx, size, clusters, command, language)]
             return [Reply(text=caption, document=path.read_bytes(), filename=filename)]
 
     ctx.after_commit(made)
@@ -134,5 +156,9 @@ def _too_big(ctx: Context, size: int, clusters: list[Cluster], fmt: str, languag
     )
 
 
-STEPS = {"cluster": Step(ask_cluster, take_cluster), "format": Step(ask_format, take_format)}
+STEPS = {
+    "cluster": Step(ask_cluster, take_cluster),
+    "version": Step(ask_version, take_version),
+    "format": Step(ask_format, take_format),
+}
 flow = StepFlow(FLOW, STEPS, lost="export.chat_not_allowed")

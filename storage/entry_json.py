@@ -84,6 +84,7 @@ def evidence_record(item: EvidenceItem, *, file: str | None) -> dict[str, Any]:
         "added": iso(item.created_at),
         "removed": iso(item.removed_at),  # taken off the entry; the row and file are kept
         "file": file,
+        "withheld": False,  # the public version's: a file it leaves out
     }
 
 

@@ -37,6 +37,7 @@ from storage.models import (
     Meeting,
     MeetingAnswer,
     Person,
+    PublicAuthor,
     Reminder,
     Role,
     SchoolFocus,
@@ -58,6 +59,7 @@ OWN: tuple[tuple[Any, str], ...] = (
     (MeetingAnswer, "person_id"),
     (Role, "person_id"),
     (ConsentRecord, "person_id"),
+    (PublicAuthor, "person_id"),
     (AuditEvent, "person_id"),
 )
 

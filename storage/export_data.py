@@ -9,6 +9,9 @@ an entry are not in it, and what a person erased is no longer in the database to
 An author is named unless the entry is kept without a name (`storage.anonymise.shows_name`);
 then their pseudonym stands instead, so analysts can follow one person's nameless entries. A
 named entry never carries the pseudonym: next to a name it would undo every nameless one.
+
+Given a `storage.publication.Publication`, the record is the public version's instead: only
+the entries that may be published, shown as that module describes.
 """
 
 from __future__ import annotations
@@ -35,14 +38,15 @@ from storage.models import (
     School,
     SchoolFocus,
 )
+from storage.publication import Publication
 
 FORMAT = "cluster-diary/export/1"
 COORDINATORS = (RoleName.CLUSTER_COORDINATOR, RoleName.NATIONAL_COORDINATOR)
 
 
-def export_header(*, now: datetime, scope: str) -> dict[str, Any]:
+def export_header(*, now: datetime, scope: str, public: bool = False) -> dict[str, Any]:
     """The fields of an export before its clusters: format, when, what was asked for."""
-    return {"format": FORMAT, "generated": iso(now), "scope": scope, "public": False}
+    return {"format": FORMAT, "generated": iso(now), "scope": scope, "public": public}
 
 
 def entries_in(export: dict[str, Any]) -> int:
@@ -50,7 +54,9 @@ def entries_in(export: dict[str, Any]) -> int:
     return sum(len(s["entries"]) for c in export["clusters"] for s in c["schools"])
 
 
-async def cluster_record(session: AsyncSession, *, cluster: Cluster) -> dict[str, Any]:
+async def cluster_record(
+    session: AsyncSession, *, cluster: Cluster, public: Publication | None = None
+) -> dict[str, Any]:
     """One cluster with everything the export holds about it (see the module docstring)."""
     schools = list(
         (
@@ -61,9 +67,9 @@ async def cluster_record(session: AsyncSession, *, cluster: Cluster) -> dict[str
     )
     ids = [s.id for s in schools]
     focus = await _focus(session, ids)
-    entries = await _entries(session, cluster, {s.id: s for s in schools})
+    entries = await _entries(session, cluster, {s.id: s for s in schools}, public)
     submitted = [e["submitted"] for found in entries.values() for e in found]
-    return {
+    record = {
         "id": cluster.id,
         "name": cluster.name,
         "country": cluster.country,
@@ -85,8 +91,11 @@ async def cluster_record(session: AsyncSession, *, cluster: Cluster) -> dict[str
             }
             for school in schools
         ],
-        "meetings": await _meetings(session, cluster),
+        "meetings": [] if public else await _meetings(session, cluster),
     }
+    if public is not None:
+        public.cluster(record)
+    return record
 
 
 async def _coordinators(session: AsyncSession, cluster: Cluster) -> list[dict[str, Any]]:
@@ -128,12 +137,13 @@ async def _focus(session: AsyncSession, school_ids: list[int | None]) -> dict[An
 
 
 async def _entries(
-    session: AsyncSession, cluster: Cluster, schools: dict[Any, School]
+    session: AsyncSession, cluster: Cluster, schools: dict[Any, School], public: Publication | None
 ) -> dict[Any, list[dict[str, Any]]]:
     """Each school's submitted entries, oldest first, with their authors and current evidence."""
     wanted = (
         col(DiaryEntry.school_id).in_(list(schools)),
         DiaryEntry.status == EntryStatus.SUBMITTED,
+        *(public.conditions() if public else ()),
     )
     items = await session.exec(
         select(EvidenceItem)
@@ -151,21 +161,28 @@ async def _entries(
         .order_by(col(DiaryEntry.submitted_at), col(DiaryEntry.id))
     )
     found: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for entry, name, pseudonym in rows.all():
+    listed = list(rows.all())
+    teachers: dict[tuple[int, int], int] = {}
+    if public is not None:
+        consenting = await public.consenting(session, (e.author_id for e, _, _ in listed))
+        listed = [row for row in listed if row[0].author_id in consenting]
+        teachers = await public.teachers(session, (e for e, _, _ in listed))
+    for entry, name, pseudonym in listed:
         assert entry.id is not None
         own = evidence[entry.id]
         files = evidence_files(entry.id, own)
         school = schools[entry.school_id]
         record = entry_record(entry, school=school, cluster=cluster, evidence=own, files=files)
-        named = shows_name(entry) and bool(name)
-        record["author"] = (
-            {"name": name, "pseudonym": None}
-            if named
-            else {
-                "name": None,
-                "pseudonym": pseudonym,
-            }
-        )
+        author: dict[str, Any] = {"name": None, "pseudonym": None, "teacher": None}
+        if shows_name(entry) and name:
+            author["name"] = name
+        elif public is not None:
+            author["teacher"] = teachers[entry.school_id, entry.author_id]
+        else:
+            author["pseudonym"] = pseudonym
+        record["author"] = author
+        if public is not None:
+            public.entry(record)
         found[entry.school_id].append(record)
     return found
 

@@ -298,6 +298,26 @@ class DiaryEntry(SQLModel, table=True):
     moderation_note: str = Field(default="", sa_type=Text)
 
 
+class PublicAuthor(SQLModel, table=True):
+    """The number a nameless author goes by in their school's public version ("Teacher 3").
+
+    Given the first time the public version shows one of their entries, and kept, so the same
+    person is the same teacher in every public version, and nobody's number changes when
+    another leaves.
+    """
+
+    __tablename__ = "public_authors"
+    __table_args__ = (
+        UniqueConstraint("school_id", "person_id", name="uq_public_authors_school_person"),
+        UniqueConstraint("school_id", "number", name="uq_public_authors_school_number"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="schools.id")
+    person_id: int = Field(foreign_key="people.id", index=True)
+    number: int
+    created_at: datetime = _created()
+
+
 class EvidenceItem(SQLModel, table=True):
     """A photo, voice note, audio, video, document or link attached to an entry."""
 

@@ -2,7 +2,8 @@
 
 The same records `storage.stored` counts, given in full: the person, their accounts, roles
 (revoked ones too), consent answers, every entry they wrote whatever its status (with its
-evidence, removed items included), their reminders and their meeting answers. Only their own
+evidence, removed items included), their reminders, their meeting answers and the teacher
+numbers they go by in public versions of the diary. Only their own
 rows are read, so nothing another person wrote or is called appears; a meeting or a school is
 described only by what the person saw of it (time, place, name).
 
@@ -29,6 +30,7 @@ from storage.models import (
     Meeting,
     MeetingAnswer,
     Person,
+    PublicAuthor,
     Reminder,
     Role,
     School,
@@ -71,7 +73,21 @@ async def personal_data(
         "entries": await _entries(session, person_id),
         "reminders": await _reminders(session, person_id),
         "meeting_answers": await _answers(session, person_id),
+        "public_names": await _public_names(session, person_id),
     }
+
+
+async def _public_names(session: AsyncSession, person_id: int) -> list[dict[str, Any]]:
+    rows = await session.exec(
+        select(PublicAuthor, School)
+        .join(School, col(School.id) == PublicAuthor.school_id)
+        .where(PublicAuthor.person_id == person_id)
+        .order_by(col(PublicAuthor.id))
+    )
+    return [
+        {"school": school.name, "teacher": alias.number, "since": iso(alias.created_at)}
+        for alias, school in rows.all()
+    ]
 
 
 async def _accounts(session: AsyncSession, person_id: int) -> list[dict[str, Any]]:

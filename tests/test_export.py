@@ -109,7 +109,13 @@ async def seeded(bot: Harness, tmp_path: Path) -> dict[str, Any]:
                 submitted_at=hidden.updated_at,
             )
         )
-    return {"cluster": demo, "ana": ana, "rui": rui, "report": report.read_bytes()}
+    return {
+        "cluster": demo,
+        "ana": ana,
+        "rui": rui,
+        "report": report.read_bytes(),
+        "codes": codes,
+    }
 
 
 async def test_json_export_follows_its_schema_and_holds_the_submitted_diary(

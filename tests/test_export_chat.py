@@ -38,7 +38,8 @@ async def test_a_coordinator_gets_the_word_document_and_the_data(
     harness: Harness, tmp_path: Path
 ) -> None:
     await seeded(harness, tmp_path)
-    await harness.say("cora", "/export")  # one cluster: straight to the form
+    await harness.say("cora", "/export")  # one cluster: straight to the version
+    await harness.press("cora", "Full diary")
     said = await harness.press("cora", "Word document")
     (document,) = [r for r in said if r.document is not None]
     assert document.filename is not None and document.filename.endswith(".docx")
@@ -47,6 +48,7 @@ async def test_a_coordinator_gets_the_word_document_and_the_data(
     assert "Cluster Diary" in text and "Hillview Primary" in text
 
     await harness.say("cora", "/export")
+    await harness.press("cora", "Full diary")
     said = await harness.press("cora", "Data (JSON)")
     (data,) = [r for r in said if r.document is not None]
     with zipfile.ZipFile(io.BytesIO(data.document or b"")) as archive:
@@ -73,6 +75,7 @@ async def test_contributors_and_leads_may_not_and_coordinators_only_their_cluste
         )
     await _invited(harness, "bia", "Norte", RoleName.ANALYST)
     await harness.say("bia", "/export")
+    await harness.press("bia", "Full diary")
     said = await harness.press("bia", "Table (CSV)")
     (table,) = [r for r in said if r.document is not None]
     with zipfile.ZipFile(io.BytesIO(table.document or b"")) as archive:
@@ -84,6 +87,7 @@ async def test_contributors_and_leads_may_not_and_coordinators_only_their_cluste
     asked = await harness.say("cora", "/export")
     assert [b.label for b in asked[-1].buttons] == ["Demo Cluster", "Sul", "All of them"]
     await harness.press("cora", "All of them")
+    await harness.press("cora", "Full diary")
     said = await harness.press("cora", "Data (JSON)")
     (data,) = [r for r in said if r.document is not None]
     with zipfile.ZipFile(io.BytesIO(data.document or b"")) as archive:
@@ -97,6 +101,7 @@ async def test_a_file_too_big_for_a_chat_says_how_to_make_it(
     await seeded(harness, tmp_path)
     monkeypatch.setattr(handlers.export, "CHAT_LIMIT", 100)
     await harness.say("cora", "/export")
+    await harness.press("cora", "Full diary")
     said = await harness.press("cora", "Word document")
     assert not any(r.document for r in said)
     assert 'diarybot export --cluster "Demo Cluster" --format docx' in text_of(said)
@@ -105,6 +110,7 @@ async def test_a_file_too_big_for_a_chat_says_how_to_make_it(
 async def test_the_web_pages_arrive_zipped(harness: Harness, tmp_path: Path) -> None:
     await seeded(harness, tmp_path)
     await harness.say("cora", "/export")
+    await harness.press("cora", "Full diary")
     said = await harness.press("cora", "Web pages (HTML)")
     (pages,) = [r for r in said if r.document is not None]
     assert pages.filename is not None and pages.filename.endswith(".zip")

@@ -8,6 +8,7 @@ without them the test fails under CI and is skipped elsewhere.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -16,7 +17,10 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from docx.shared import Cm
+from PIL import Image
 
+from bot.docx_pictures import Pictures
 from bot.export_docx import write_docx
 from bot.settings import Settings
 from storage.media import MediaStore
@@ -55,6 +59,14 @@ def pdf_pages(document: Path) -> list[str]:
     return [" ".join(page.split()) for page in text.split("\f")]
 
 
+def pdf_images(pdf: Path) -> list[str]:
+    """The images in the PDF, a line each, as poppler's pdfimages lists them."""
+    listed = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True
+    )
+    return listed.stdout.splitlines()[2:]  # after the two header lines
+
+
 async def test_the_document_opens_in_libreoffice_with_the_template_filled_in(
     harness: Harness, settings: Settings, tmp_path: Path
 ) -> None:
@@ -74,6 +86,9 @@ async def test_the_document_opens_in_libreoffice_with_the_template_filled_in(
 
     pages = pdf_pages(out)
     text = "\n".join(pages)
+    # LibreOffice found the thumbnail through its relationship and printed it.
+    listed = pdf_images(out.with_suffix(".pdf"))
+    assert len(listed) == 1 and listed[0].split()[2] == "image", listed
     assert "Cluster Diary" in pages[0] and "Demo Cluster" in pages[0]
     assert "Entries submitted from" in pages[0] and "(mentor school)" in pages[0]
     assert "Cora (cluster coordinator)" in pages[0] or "Cora" in pages[0]
@@ -123,8 +138,35 @@ async def test_an_export_of_many_clusters_keeps_its_title_within_words_limit(
         }
         for n in range(1, 25)
     ]
-    export = {"generated": "2026-12-06T10:00:00Z", "clusters": clusters}
+    export = {"generated": "2026-12-06T10:00:00Z", "public": False, "clusters": clusters}
     out = tmp_path / "all.docx"
     await write_docx(export, media=MediaStore(tmp_path / "media"), destination=out)
     title = Document(str(out)).core_properties.title
     assert len(title) == 255 and title.endswith("…") and title.startswith("Cluster Diary: A")
+
+
+def test_a_photo_drawn_twice_is_stored_once_and_every_drawing_has_its_own_id(
+    tmp_path: Path,
+) -> None:
+    document = Document()
+    pictures = Pictures(document)
+    blobs = {}
+    for key, colour in (("a", "red"), ("b", "blue")):
+        out = io.BytesIO()
+        Image.new("RGB", (40, 20), colour).save(out, format="JPEG")
+        blobs[key] = out.getvalue()
+    for key in ("a", "b", "a"):
+        run = document.add_paragraph().add_run()
+        pictures.add(run._r, key, blobs[key] if key not in pictures else None, Cm(4))
+    saved = tmp_path / "pictures.docx"
+    document.save(str(saved))
+
+    reopened = Document(str(saved))
+    shapes = reopened.inline_shapes
+    assert len(shapes) == 3 and all(s.width == Cm(4) and s.height == Cm(2) for s in shapes)
+    ids = [s._inline.docPr.id for s in shapes]
+    assert len(set(ids)) == 3
+    with zipfile.ZipFile(saved) as archive:
+        media = sorted(n for n in archive.namelist() if n.startswith("word/media/"))
+        assert media == ["word/media/photo1.jpg", "word/media/photo2.jpg"]
+        assert archive.read(media[0]) == blobs["a"]
