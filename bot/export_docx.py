@@ -103,8 +103,9 @@ class _Writer:
         self.document = Document()
         self.pictures = Pictures(self.document)
         self.thumbnails: dict[str, Future[bytes | None]] = {}
-        # The table cells given a contribution so far (the others hold one empty paragraph).
-        self.started: set[int] = set()
+        # The current row's cells given a contribution so far (the others hold one empty
+        # paragraph). The elements themselves: an id could be reused once a row's are freed.
+        self.started: set[Any] = set()
         section = self.document.sections[0]
         # Landscape: the template's four columns need the width.
         section.orientation = WD_ORIENT.LANDSCAPE
@@ -200,6 +201,7 @@ class _Writer:
         _repeat_header(table.rows[0])
         for section in Section:
             row = table.add_row().cells
+            self.started = set()
             for cell, width in zip(row, widths, strict=True):
                 cell.width = width
             row[0].paragraphs[0].add_run(t(f"sections.{section}")).bold = True
@@ -216,8 +218,8 @@ class _Writer:
 
     def heading(self, cell: _Cell, entry: dict[str, Any]) -> None:
         """Who wrote it and when, above each contribution (a little apart from the one before)."""
-        first = id(cell._tc) not in self.started
-        self.started.add(id(cell._tc))
+        first = cell._tc not in self.started
+        self.started.add(cell._tc)
         p = cells.paragraph(cell, reuse=first, space_before=0 if first else 6)
         cells.run(p, self.byline(entry), italic=True)
 

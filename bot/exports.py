@@ -35,7 +35,7 @@ from storage.export_data import cluster_record, export_header
 from storage.masking import KINDS
 from storage.media import MediaStore
 from storage.models import AuditEvent, Cluster
-from storage.publication import Publication
+from storage.publication import Publication, withhold
 
 FORMATS = ("docx", "html", "json", "csv", "md")
 # As a file in a chat: the HTML folder travels zipped.
@@ -145,7 +145,7 @@ def _reencoded(source: Path) -> bytes | None:
 async def _public_photos(export: dict[str, Any], media: MediaStore, into: MediaStore) -> int:
     """Each public photo re-encoded into `into`, its record pointing there; how many were missing.
 
-    A photo missing from the media folder, or unreadable, is left out (`file` null).
+    A photo missing from the media folder, or unreadable, is left out and said to be.
     """
     turns = asyncio.Semaphore(os.cpu_count() or 1)  # a photo per core in memory at a time
     missing = 0
@@ -155,7 +155,7 @@ async def _public_photos(export: dict[str, Any], media: MediaStore, into: MediaS
         async with turns:
             data = await asyncio.to_thread(_reencoded, media.path_for(item["sha256"]))
             if data is None:
-                item["file"] = item["sha256"] = item["size"] = None
+                withhold(item)
                 missing += 1
                 return
             item["sha256"], item["size"] = await into.put(data), len(data)

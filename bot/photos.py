@@ -32,6 +32,8 @@ def shrink_photo(
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((longest, longest))
             small = upright.convert("RGB")
+            # Pillow writes a JPEG comment (and other `info`) back unless it is cleared.
+            small.info.clear()
             small.save(out, format="JPEG", quality=82, exif=b"")
             return small.size
     except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):

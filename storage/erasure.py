@@ -52,6 +52,8 @@ SET_UP_BY: tuple[tuple[Any, str], ...] = (
     (SchoolFocus, "proposed_by"),
     (SchoolFocus, "decided_by"),
     (DiaryEntry, "moderated_by"),
+    # The number stays taken, so it never stands for someone else in a later public version.
+    (PublicAuthor, "person_id"),
 )
 # Rows that are the person's own, by the column naming them.
 OWN: tuple[tuple[Any, str], ...] = (
@@ -59,7 +61,6 @@ OWN: tuple[tuple[Any, str], ...] = (
     (MeetingAnswer, "person_id"),
     (Role, "person_id"),
     (ConsentRecord, "person_id"),
-    (PublicAuthor, "person_id"),
     (AuditEvent, "person_id"),
 )
 

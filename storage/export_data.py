@@ -166,7 +166,8 @@ async def _entries(
     if public is not None:
         consenting = await public.consenting(session, (e.author_id for e, _, _ in listed))
         listed = [row for row in listed if row[0].author_id in consenting]
-        teachers = await public.teachers(session, (e for e, _, _ in listed))
+        nameless = [(e.school_id, e.author_id) for e, n, _ in listed if not public.named(e, n)]
+        teachers = await public.teachers(session, nameless)
     for entry, name, pseudonym in listed:
         assert entry.id is not None
         own = evidence[entry.id]
@@ -174,10 +175,13 @@ async def _entries(
         school = schools[entry.school_id]
         record = entry_record(entry, school=school, cluster=cluster, evidence=own, files=files)
         author: dict[str, Any] = {"name": None, "pseudonym": None, "teacher": None}
-        if shows_name(entry) and name:
+        if public is not None:
+            if public.named(entry, name):
+                author["name"] = name
+            else:
+                author["teacher"] = teachers[entry.school_id, entry.author_id]
+        elif shows_name(entry) and name:
             author["name"] = name
-        elif public is not None:
-            author["teacher"] = teachers[entry.school_id, entry.author_id]
         else:
             author["pseudonym"] = pseudonym
         record["author"] = author

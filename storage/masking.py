@@ -25,17 +25,37 @@ KINDS = ("phone", "email", "account")
 
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _ACCOUNT = re.compile(
-    # links to a person's account
-    r"(?:https?://)?(?:t\.me|telegram\.me|matrix\.to/#)/[\w@:.\-/]*[\w/]"
+    # links to a person's account or a chat
+    r"(?:https?://)?(?:t\.me|telegram\.me|matrix\.to/#)/[\w@:.\-/+=?&]*[\w/=]"
+    r"|tg://\S*[\w=]"
     r"|@[\w.=\-/]+:[\w\-]+(?:\.[\w\-]+)+"  # a Matrix user id
     r"|(?<![\w@])@\w{3,}"  # a Telegram @username (and any other @name)
 )
-_NOT_PHONE = re.compile(
-    r"\d{1,4}([./\-]) ?\d{1,2}\1 ?\d{1,4}\.?"  # 12.05.2026, 2026-12-06, 12/5/26
-    r"|(?:19|20)\d\d ?[/\-–] ?(?:19|20)?\d\d"  # 2025/2026, 2025-26
-)
+# A day written out: year first (2026-12-06) or last (12.05.2026, 12/5/26), the parts checked.
+_DAY = re.compile(r"(\d{1,4})([./\-]) ?(\d{1,2})\2 ?(\d{1,4})\.?")
+_SCHOOL_YEAR = re.compile(r"(?:19|20)\d\d ?[/\-–] ?(?:19|20)?\d\d")  # 2025/2026, 2025-26
 # The shortest subscriber numbers in these countries have seven digits (without the prefix).
 MIN_DIGITS = 7
+
+
+def _looks_like_a_date(raw: str) -> bool:
+    """Whether a would-be number is a day or a school year ("0475.12.3456" is neither)."""
+    if _SCHOOL_YEAR.fullmatch(raw):
+        return True
+    found = _DAY.fullmatch(raw)
+    if found is None:
+        return False
+    first, _, middle, last = found.groups()
+    if len(first) == 4:  # year, month, day
+        year, month, day = first, middle, last
+    elif len(last) in (2, 4):  # day and month in either order, then the year
+        year, month, day = last, middle, first
+        if int(month) > 12:
+            month, day = day, month
+    else:
+        return False
+    plausible_year = len(year) == 2 or year.startswith(("19", "20"))
+    return plausible_year and 1 <= int(month) <= 12 and 1 <= int(day) <= 31 and len(day) <= 2
 
 
 def _phones(text: str) -> list[tuple[int, int]]:
@@ -45,7 +65,7 @@ def _phones(text: str) -> list[tuple[int, int]]:
         matcher = phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.POSSIBLE)
         for match in matcher:
             raw = match.raw_string
-            if sum(c.isdigit() for c in raw) >= MIN_DIGITS and not _NOT_PHONE.fullmatch(raw):
+            if sum(c.isdigit() for c in raw) >= MIN_DIGITS and not _looks_like_a_date(raw):
                 found.add((match.start, match.end))
     spans: list[tuple[int, int]] = []
     for start, end in sorted(found):

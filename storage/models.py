@@ -303,7 +303,8 @@ class PublicAuthor(SQLModel, table=True):
 
     Given the first time the public version shows one of their entries, and kept, so the same
     person is the same teacher in every public version, and nobody's number changes when
-    another leaves.
+    another leaves. An erased person's row stays without them: their number is never given
+    to anyone else.
     """
 
     __tablename__ = "public_authors"
@@ -313,7 +314,7 @@ class PublicAuthor(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="schools.id")
-    person_id: int = Field(foreign_key="people.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="people.id", index=True)
     number: int
     created_at: datetime = _created()
 

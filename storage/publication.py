@@ -5,15 +5,18 @@ it is submitted, its author chose a public visibility (named or anonymous), a mo
 it as it now stands (`storage.moderation`: any change sends it back), and its author's newest
 consent answer agrees to the consent text in force.
 
-An author who chose to be named is named. Anyone else is "Teacher <n>" of their school, the
-number kept in `public_authors`, so the same person is the same teacher in every public
-version. Nothing in it leads back to the private diary or to anyone's chat account: ids are
-counted afresh in each export (cluster 1, school 1, entry 1, ...), the names, sizes and hashes
-of the original files are dropped, and phone numbers, e-mail addresses and chat accounts typed
-into any text are masked (`storage.masking`). Photos stay, re-encoded without their metadata on
-the way out (`bot.exports`); every other medium is withheld, and the record says so. The
-cluster's coordinators, meetings and focus deliberations are its working record rather than
-anyone's contribution: the public version has none of them, only each school's confirmed focus.
+An author who chose to be named is named, unless the name their chat account shows is an
+account itself (a Matrix user id, "Ana (@ana:example.org)"). Anyone else is "Teacher <n>" of
+their school, the number kept in `public_authors`, so the same person is the same teacher in
+every public version; an erased person's number is never given again.
+
+Nothing in it leads back to the private diary or to anyone's chat account: ids are counted
+afresh in each export (cluster 1, school 1, entry 1, ...), the names, sizes and hashes of the
+original files are dropped, and phone numbers, e-mail addresses and chat accounts typed into
+any text are masked (`storage.masking`). Photos stay, re-encoded without their metadata on the
+way out (`bot.exports`); every other medium is withheld, and the record says so. The cluster's
+coordinators, meetings and focus deliberations are its working record rather than anyone's
+contribution: the public version has none of them, only each school's confirmed focus.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +38,8 @@ from storage.moderation import Moderation
 from storage.people import newest_consent_ids
 
 PUBLIC = (Visibility.PUBLIC_NAMED, Visibility.PUBLIC_ANONYMOUS)
+# Two public exports at once may reach for the same number; the later one takes the next.
+NUMBER_ATTEMPTS = 5
 # What the public version says of each contribution's text and evidence.
 ENTRY_TEXT = ("reflection",)
 EVIDENCE_TEXT = ("caption", "transcript", "url")
@@ -69,33 +75,31 @@ class Publication:
         )
         return {r.person_id for r in rows.all() if r.grants(self.consent_version)}
 
-    async def teachers(
-        self, session: AsyncSession, entries: Iterable[DiaryEntry]
-    ) -> dict[tuple[int, int], int]:
-        """The teacher number of each nameless author, by (school, person); new ones are given.
+    def named(self, entry: DiaryEntry, name: str) -> bool:
+        """Whether the public version shows the entry under its author's `name`."""
+        return shows_name(entry) and bool(name) and self.hide(name) == name
 
-        Numbers go to people in the order of their first entry here, after the highest
-        number their school already gave.
+    async def teachers(
+        self, session: AsyncSession, authors: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], int]:
+        """The teacher number of each (school, person); those without one are given one.
+
+        Numbers go to people in the order they come, after the highest number their school
+        ever gave.
         """
-        wanted = [(e.school_id, e.author_id) for e in entries if not shows_name(e)]
+        wanted = list(dict.fromkeys(authors))
         schools = list({school for school, _ in wanted})
         if not schools:
             return {}
         rows = await session.exec(
             select(PublicAuthor).where(col(PublicAuthor.school_id).in_(schools))
         )
-        numbers = {(a.school_id, a.person_id): a.number for a in rows.all()}
-        highest = await session.exec(
-            select(PublicAuthor.school_id, func.max(PublicAuthor.number))
-            .where(col(PublicAuthor.school_id).in_(schools))
-            .group_by(col(PublicAuthor.school_id))
-        )
-        last = dict(highest.all())
-        for school, person in dict.fromkeys(wanted):
+        numbers: dict[tuple[int, int], int] = {
+            (a.school_id, a.person_id): a.number for a in rows.all() if a.person_id is not None
+        }
+        for school, person in wanted:
             if (school, person) not in numbers:
-                last[school] = number = last.get(school, 0) + 1
-                numbers[school, person] = number
-                session.add(PublicAuthor(school_id=school, person_id=person, number=number))
+                numbers[school, person] = await _give(session, school, person)
         return numbers
 
     def count(self, what: str) -> int:
@@ -125,8 +129,7 @@ class Publication:
                 # Re-encoded as a JPEG on the way out, which gives its size and hash then.
                 item["file"], item["mime"] = f"{FILES_DIR}/{number}-{n}.jpg", "image/jpeg"
             else:
-                item["file"], item["size"], item["sha256"] = None, None, None
-                item["withheld"] = True
+                withhold(item)
 
     def cluster(self, record: dict[str, Any]) -> None:
         """Make a cluster's record public (its entries already are): the rest of the rules."""
@@ -145,3 +148,33 @@ class Publication:
             for entry in school["entries"]:
                 entry["cluster"]["id"] = cluster_id
                 entry["school"]["id"] = school["id"]
+
+
+def withhold(item: dict[str, Any]) -> None:
+    """Leave an evidence item's file out of the public version, and say so in its record."""
+    item["file"], item["size"], item["sha256"], item["withheld"] = None, None, None, True
+
+
+async def _give(session: AsyncSession, school: int, person: int) -> int:
+    """A new teacher number for `person` in `school`: the next after the highest ever given."""
+    for _ in range(NUMBER_ATTEMPTS):
+        highest = await session.exec(
+            select(func.max(PublicAuthor.number)).where(PublicAuthor.school_id == school)
+        )
+        number = (highest.one() or 0) + 1
+        try:
+            async with session.begin_nested():
+                session.add(PublicAuthor(school_id=school, person_id=person, number=number))
+        except IntegrityError:
+            # Another export gave this number (or this person one) first, and has committed.
+            given = await session.exec(
+                select(PublicAuthor.number).where(
+                    PublicAuthor.school_id == school, PublicAuthor.person_id == person
+                )
+            )
+            found = given.first()
+            if found is not None:
+                return found
+            continue
+        return number
+    raise RuntimeError(f"no free teacher number in school {school} after {NUMBER_ATTEMPTS} tries")

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docx import Document
@@ -23,7 +24,9 @@ from PIL import Image
 from bot.docx_pictures import Pictures
 from bot.export_docx import write_docx
 from bot.settings import Settings
+from handlers.sections import QUESTIONS
 from storage.media import MediaStore
+from storage.models import Section
 from tests.helpers import Harness
 from tests.test_export import export, seeded
 
@@ -170,3 +173,43 @@ def test_a_photo_drawn_twice_is_stored_once_and_every_drawing_has_its_own_id(
         media = sorted(n for n in archive.namelist() if n.startswith("word/media/"))
         assert media == ["word/media/photo1.jpg", "word/media/photo2.jpg"]
         assert archive.read(media[0]) == blobs["a"]
+
+
+async def test_every_section_row_starts_each_cell_with_its_first_contribution(
+    tmp_path: Path,
+) -> None:
+    def entry(section: str, n: int) -> dict[str, Any]:
+        return {
+            "section": section,
+            "author": {"name": f"Author {n}", "pseudonym": None, "teacher": None},
+            "school": {"name": "Hillview Primary"},
+            "submitted": f"2026-12-0{n}T10:00:00Z",
+            "activity": {QUESTIONS[section][0]: f"Answer {n}"},
+            "reflection": f"Reflection {n}",
+            "evidence": [],
+        }
+
+    school = {
+        "name": "Hillview Primary",
+        "kind": "mentee",
+        "focus": None,
+        "focus_history": [],
+        "entries": [entry(section, n) for section in Section for n in (1, 2)],
+    }
+    cluster = {
+        "name": "Demo Cluster",
+        "language": "en",
+        "timezone": "Europe/Lisbon",
+        "period": {"first": None, "last": None},
+        "coordinators": [],
+        "schools": [school],
+        "meetings": [],
+    }
+    export = {"generated": "2026-12-06T10:00:00Z", "public": False, "clusters": [cluster]}
+    out = tmp_path / "sections.docx"
+    await write_docx(export, media=MediaStore(tmp_path / "media"), destination=out)
+    (table,) = Document(str(out)).tables
+    for row in table.rows[1:]:  # a row per section, after the header
+        for cell in (row.cells[1], row.cells[3]):
+            texts = [p.text for p in cell.paragraphs]
+            assert texts[0].startswith("Author 1,") and texts.count("") == 0, texts

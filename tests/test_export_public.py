@@ -16,14 +16,24 @@ from typing import Any
 
 import jsonschema
 from docx import Document
+from PIL import Image as PILImage
 from sqlmodel import col, select
 
+from bot.photos import shrink_photo
 from bot.settings import DEFAULT_CONSENT_VERSION, Settings
-from storage.models import AuditEvent, ConsentRecord, DiaryEntry, EvidenceItem, Visibility
+from storage.erasure import erase_person
+from storage.models import (
+    AuditEvent,
+    ConsentRecord,
+    DiaryEntry,
+    EvidenceItem,
+    Person,
+    Visibility,
+)
 from storage.moderation import Moderation, decide
 from storage.personal_data import personal_data
 from storage.types import utcnow
-from tests.builders import exif_of, member, person_id, submitted_entry
+from tests.builders import exif_of, member, person_id, photo_with_gps, submitted_entry
 from tests.helpers import Harness
 from tests.test_export import export, schema, seeded, unzip
 
@@ -235,3 +245,54 @@ async def test_a_coordinator_asks_for_the_public_version_in_the_chat(
     async with harness.app.db.session() as session:
         audit = (await session.exec(select(AuditEvent).where(AuditEvent.action == "export"))).one()
     assert audit.detail["public"] is True and audit.detail["by"] == "chat"
+
+
+async def test_an_account_for_a_name_or_none_gives_a_number_and_an_erased_number_stays_taken(
+    harness: Harness, settings: Settings, tmp_path: Path
+) -> None:
+    seed = await public_seed(harness, tmp_path)
+    names = {"gil": "Gil (@gil:matrix.example.org)", "hal": "", "ivo": "Ivo"}
+    for user, name in names.items():
+        await member(harness, user, seed["codes"]["contributor"])
+        await submitted_entry(harness, user, f"{user.title()}'s own words")
+        async with harness.app.db.session() as session:
+            person = await session.get(Person, await person_id(harness, user))
+            assert person is not None
+            person.display_name = name
+            session.add(person)
+    gil, hal, ivo = (await _entry_ids(harness))[-3:]
+    await _publish(harness, gil, Visibility.PUBLIC_NAMED)
+    await _publish(harness, hal, Visibility.PUBLIC_NAMED)
+
+    def authors(path: Path) -> dict[str, Any]:
+        data = json.loads(unzip(path)["cluster-diary.json"])
+        entries = [e for s in data["clusters"][0]["schools"] for e in s["entries"]]
+        return {e["activity"]["why"]: e["author"] for e in entries}
+
+    first = tmp_path / "first.zip"
+    export(settings, first, "--cluster", "Demo Cluster", "--public", fmt="json")
+    found = authors(first)
+    assert found["Gil's own words"] == {"name": None, "pseudonym": None, "teacher": 2}
+    assert found["Hal's own words"] == {"name": None, "pseudonym": None, "teacher": 3}
+    assert "@gil" not in json.dumps(found)
+
+    # Hal is erased; the next nameless author is 4, never Hal's 3.
+    async with harness.app.db.session() as session:
+        await erase_person(session, person_id=await person_id(harness, "hal"))
+    await _publish(harness, ivo, Visibility.PUBLIC_ANONYMOUS)
+    second = tmp_path / "second.zip"
+    export(settings, second, "--cluster", "Demo Cluster", "--public", fmt="json")
+    found = authors(second)
+    assert "Hal's own words" not in found
+    assert found["Ivo's own words"]["teacher"] == 4 and found["Gil's own words"]["teacher"] == 2
+
+
+def test_a_public_photo_keeps_no_comment_or_camera_tags(tmp_path: Path) -> None:
+    source = photo_with_gps(tmp_path / "tagged.jpg")
+    with PILImage.open(source) as image:
+        image.save(tmp_path / "commented.jpg", exif=image.getexif(), comment=b"Ana +351912345678")
+    out = io.BytesIO()
+    assert shrink_photo(tmp_path / "commented.jpg", out, longest=1600, at_least=1600)
+    with PILImage.open(io.BytesIO(out.getvalue())) as image:
+        assert "comment" not in image.info and "exif" not in image.info
+    assert b"351912345678" not in out.getvalue()

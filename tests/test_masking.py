@@ -22,6 +22,8 @@ WORDS = {"phone": "[phone]", "email": "[e-mail]", "account": "[account]"}
         ("mail ana.silva@escola.pt now", "mail [e-mail] now"),
         ("ask @ana_reads or @ana:matrix.example.org", "ask [account] or [account]"),
         ("see t.me/ana_reads, https://matrix.to/#/@ana:example.org.", "see [account], [account]."),
+        ("join https://t.me/+AbCdEf12 or tg://resolve?domain=ana", "join [account] or [account]"),
+        ("gsm 0475.12.3456 of 0475 12 34 56", "gsm [phone] of [phone]"),
     ],
 )
 def test_contact_details_are_masked(text: str, masked: str) -> None:
@@ -31,7 +33,7 @@ def test_contact_details_are_masked(text: str, masked: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "Meeting on 12.05.2026 at 14:00-15:30, then 2026-12-06.",
+        "Meeting on 12.05.2026 at 14:00-15:30, then 2026-12-06, 5/12/26 and 2026.12.06.",
         "The school year 2025/2026 (and 2025-26): 1200 pupils in 48 classes, 60% of them.",
         "Grades 7-9, 3 times a week for 45 minutes, since 10/12/2026.",
         "Nothing here but words.",

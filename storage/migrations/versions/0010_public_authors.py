@@ -5,7 +5,8 @@ Revises: 0009
 Create Date: 2026-12-06
 
 A person shown without their name in a school's public version is "Teacher <number>" there,
-the same number in every public version made after.
+the same number in every public version made after; an erased person's row stays without
+them (person_id null), so their number is never given again.
 """
 
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ def upgrade() -> None:
         'public_authors',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('school_id', sa.Integer(), nullable=False),
-        sa.Column('person_id', sa.Integer(), nullable=False),
+        sa.Column('person_id', sa.Integer(), nullable=True),
         sa.Column('number', sa.Integer(), nullable=False),
         sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['person_id'], ['people.id']),
