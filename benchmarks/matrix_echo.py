@@ -116,7 +116,7 @@ async def open_room(person: Teacher, bot: Bot, mode: str, code: str) -> str:
     if mode == "encrypted":
         devices = person.client.device_store.active_user_devices
         await person.wait_for(lambda: any(True for _ in devices(bot.user_id)))
-    joining = ((f"/join {code}", "Do you agree"), ("1", "English"), ("1", "speak"))
+    joining = ((f"/join {code}", "Do you agree"), ("1", "speak English"))
     if bot.name == "ours":
         # A person joins once; in their other room they are a member already.
         for text, marker in joining if mode == MODES[0] else (("/help", "what I can do"),):

@@ -155,9 +155,9 @@ def replies_in(fake: FakeTelegram, chats: set[int]) -> int:
 
 
 async def join(fake: FakeTelegram, users: Sequence[User], code: str) -> None:
-    """Each user joins with `code`, agrees to the consent text and picks English."""
+    """Each user joins with `code` and agrees to the consent text (in the cluster's English)."""
     chats = {user.id for user in users}
-    for text, answers in ((f"/join {code}", 1), ("I agree", 3), ("English", 1)):
+    for text, answers in ((f"/join {code}", 1), ("I agree", 3)):
         want = replies_in(fake, chats) + answers * len(users)
         for user in users:
             await fake.message(user, text)

@@ -27,6 +27,14 @@ class DownloadError(ChannelError):
 
 
 @runtime_checkable
+class ShowsWork(Protocol):
+    """A channel that can show a chat the bot is at work (Telegram's and Matrix's "typing…")."""
+
+    async def working(self, chat: ChatRef) -> None:
+        """Show it for a few seconds (the platform's own span); failures are not errors."""
+
+
+@runtime_checkable
 class Channel(Protocol):
     """A chat platform connection."""
 

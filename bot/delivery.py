@@ -366,10 +366,10 @@ class Delivery:
             schools = ", ".join(payload.get("schools", []))
             return (Reply(t("reminders.input_hub", schools=schools, closes=closes)),)
         if row.kind == "nudge":
-            text = t("reminders.nudge", school=school, days=payload["days"])
+            text = t.plural("reminders.nudge", payload["days"], school=school, days=payload["days"])
             return (Reply(text, buttons=add),)
         lines = [
-            t("reminders.behind_line", school=s["school"], days=s["days"])
+            t.plural("reminders.behind_line", s["days"], school=s["school"], days=s["days"])
             for s in payload["schools"]
         ]
         return (Reply(t("reminders.behind", schools="\n".join(lines))),)

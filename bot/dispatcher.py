@@ -15,18 +15,20 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from bot.channel import Channel, ChannelError
+from bot.channel import Channel, ChannelError, ShowsWork
 from bot.inbound import cleaned
 from bot.messages import Attachment, Button, ChatKind, ChatRef, Incoming, Reply
 from bot.prefetch import Download, prefetch
 from bot.settings import Settings
 from handlers.context import Context
 from handlers.routing import Table, route
-from prompts import Translator, available_languages
+from prompts import Translator, hinted
 from storage.arrival import arrive
+from storage.clusters import hub_at
 from storage.db import Database
 from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
+from storage.models import Cluster
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,8 @@ class Dispatcher:
             download = None
             if channel is not None and msg.attachments:
                 limit = self.settings.max_upload_bytes
-                download = await prefetch(channel, msg, limit=limit)
+                async with _at_work(channel, msg.chat):  # a video takes a while to fetch
+                    download = await prefetch(channel, msg, limit=limit)
             async with self.slots:
                 replies = await self.handle(msg, download)
             for reply in replies:
@@ -108,6 +111,8 @@ class Dispatcher:
         `download` fetches the message's attachments (by default straight from its channel).
         """
         language = None
+        if msg.anonymous:
+            return await self._anonymous(msg)
         try:
             async with self.db.session() as session:
                 arrival = await arrive(
@@ -163,6 +168,17 @@ class Dispatcher:
             log.exception("handling a message in %s failed", msg.chat.key)
             return [Reply(Translator(self._language(language, msg))("errors.internal"))]
 
+    async def _anonymous(self, msg: Incoming) -> list[Reply]:
+        """A command sent in a group's name: say why it is not run, in the hub's language.
+
+        Nothing is stored: there is nobody to store it for.
+        """
+        async with self.db.session() as session:
+            hub = await hub_at(session, platform=msg.chat.platform, chat_id=msg.chat.chat_id)
+            cluster = await session.get(Cluster, hub.cluster_id) if hub else None
+        language = cluster.language if cluster else self.settings.default_language
+        return [Reply(Translator(language)("errors.anonymous"))]
+
     async def deliver(self, chat: ChatRef, reply: Reply) -> None:
         """Send one reply through the channel of the chat's platform."""
         channel = self.channels.get(chat.platform)
@@ -181,7 +197,27 @@ class Dispatcher:
         return download
 
     def _language(self, chosen: str | None, msg: Incoming) -> str:
-        if chosen:
-            return chosen
-        hint = (msg.sender.language_hint or "").split("-")[0].lower()
-        return hint if hint in available_languages() else self.settings.default_language
+        return chosen or hinted(msg.sender.language_hint) or self.settings.default_language
+
+
+# How often "typing…" is shown again while a file is fetched: the platforms show it ~5 s.
+AT_WORK_EVERY_S = 4.0
+
+
+@asynccontextmanager
+async def _at_work(channel: object, chat: ChatRef) -> AsyncIterator[None]:
+    """Show the chat the bot is at work for as long as the block runs, where the channel can."""
+    if not isinstance(channel, ShowsWork):
+        yield
+        return
+
+    async def keep_showing() -> None:
+        while True:
+            await channel.working(chat)
+            await asyncio.sleep(AT_WORK_EVERY_S)
+
+    showing = asyncio.create_task(keep_showing())
+    try:
+        yield
+    finally:
+        showing.cancel()

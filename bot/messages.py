@@ -106,6 +106,12 @@ class Incoming:
     unreadable: bool = False
     # Not a message but a reaction to one (the text is then empty).
     reaction: Reaction | None = None
+    # The id of the message this one corrects (Telegram `edited_message`, Matrix `m.replace`):
+    # `text` is what it says now.
+    edit_of: str | None = None
+    # Sent in the name of the group itself (a Telegram admin who "remains anonymous"): nobody
+    # can tell who wrote it, so it is answered with how to write as oneself, and nothing else.
+    anonymous: bool = False
 
     @property
     def command(self) -> str | None:
@@ -132,6 +138,14 @@ class Button:
     # makes it a link that opens that chat and starts the command; channels that cannot open
     # a private chat leave it out in groups (the text says where to send the command).
     private: bool = False
+
+    def in_list(self, n: int) -> str:
+        """The label as the `n`-th item of a numbered list: a number it carries already goes.
+
+        `/mine` numbers its buttons ("1. The issue") to match its text; where the channel
+        numbers the options itself, that would read "1. 1. The issue".
+        """
+        return self.label.removeprefix(f"{n}. ")
 
 
 @dataclass(frozen=True, slots=True)

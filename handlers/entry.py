@@ -10,9 +10,11 @@ answer is written to it as it arrives.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.messages import Button, Reply
+from handlers import edits
 from handlers.context import Context, confirm, say
 from handlers.evidence import link_in, take_evidence
 from handlers.onboarding import menu
@@ -35,7 +37,7 @@ from storage.diary import (
 from storage.models import DiaryEntry, EntryStatus, School, SchoolKind, Visibility
 from storage.people import audit
 
-FLOW = "entry"
+FLOW = edits.FLOW
 # Flows that hand a walk-through over and take the person back once the entry is submitted:
 # the draft key they leave their place under, and what then runs (registered by each flow).
 Resume = Callable[[Context, dict[str, Any], DiaryEntry], Awaitable[list[Reply]]]
@@ -138,7 +140,7 @@ async def _ask_section(ctx: Context) -> list[Reply]:
     return [say(f"{intro}\n\n{ctx.t('entry.which_section')}", *buttons)]
 
 
-def _ask_question(ctx: Context) -> list[Reply]:
+def _ask_question(ctx: Context, *, hint: bool = True) -> list[Reply]:
     section, index = ctx.data["section"], int(ctx.data["q"])
     keys = QUESTIONS[section]
     text = ctx.t(
@@ -148,7 +150,7 @@ def _ask_question(ctx: Context) -> list[Reply]:
         total=len(keys),
         question=ctx.t(f"questions.{section}.{keys[index]}"),
     )
-    if index == 0:
+    if index == 0 and hint:
         text = f"{ctx.t('entry.evidence_hint')}\n\n{text}"
     shortcuts = (ctx.choice("entry.skip", "skip"), ctx.choice("entry.enough", "done"))
     return [say(text, *shortcuts, expects_text=True)]
@@ -194,7 +196,13 @@ async def handle(ctx: Context) -> list[Reply]:
         replies = await take_evidence(ctx, entry)
         touch(entry, ctx.now)
         ctx.session.add(entry)
-        return replies
+        # The question has scrolled away behind the file: say it again, without the hint, in
+        # the same message as the word that the file was kept (one notification, not two).
+        again = _ask_question(ctx, hint=False) if step == "question" else await ask(ctx)
+        if replies and again and not replies[-1].buttons:
+            said = f"{replies[-1].text}\n\n{again[0].text}"
+            return [*replies[:-1], replace(again[0], text=said), *again[1:]]
+        return replies + again
     if step == "visibility":
         if choice is None:
             return [say(ctx.t("errors.use_buttons")), *await ask(ctx)]
@@ -208,6 +216,7 @@ async def handle(ctx: Context) -> list[Reply]:
             entry.reflection = ctx.msg.text.strip()
             touch(entry, ctx.now)
             ctx.session.add(entry)
+            edits.remember(ctx, entry, edits.REFLECTION)
         ctx.goto(FLOW, "preview")
         return await ask(ctx)
     if step == "preview":
@@ -254,6 +263,7 @@ async def _handle_answer(ctx: Context, entry: DiaryEntry, choice: str | None) ->
         entry.activity = {**entry.activity, keys[index]: ctx.msg.text.strip()}
         touch(entry, ctx.now)
         ctx.session.add(entry)
+        edits.remember(ctx, entry, keys[index])
     if choice == "done" or index + 1 >= len(keys):
         ctx.goto(FLOW, "reflection")
     else:

@@ -113,11 +113,13 @@ async def take_format(ctx: Context) -> list[Reply]:
     )
     names = ", ".join(c.name for c in clusters)
     today = today_in(ctx, clusters[0])
-    caption = ctx.t(
+    entries = entries_in(export)
+    caption = ctx.t.plural(
         "export.ready",
+        entries,
         clusters=names,
         day=say_day(today, ctx.t.language),
-        entries=entries_in(export),
+        entries=entries,
     )
     version = "-public" if public else ""
     filename = f"cluster-diary{version}-{today.isoformat()}{SUFFIX[fmt]}"

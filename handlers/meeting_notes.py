@@ -163,7 +163,7 @@ async def take_school(ctx: Context) -> list[Reply]:
     if choice == "finish":
         count = len(ctx.data.get("recorded", []))
         ctx.finish()
-        return [say(ctx.t("meetings.notes_done", schools=count))]
+        return [say(ctx.t.plural("meetings.notes_done", count, schools=count))]
     school = {str(s.id): s for s in await _schools(ctx, meeting)}.get(choice)
     if school is None:
         return [say(ctx.t("errors.use_buttons"))]

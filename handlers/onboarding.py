@@ -5,6 +5,11 @@ so someone who declines leaves nothing behind but their refusal. The text names 
 data controller, contact, purpose and retention period (settings); when its version changes,
 whoever agreed to an earlier one is asked again before their next step, and agreeing takes them
 back to that step with their draft as it was.
+
+Someone new is spoken to in their app's language when it is one of ours, otherwise in the
+language of the cluster their code joins, from the moment the code is checked; the other
+languages are offered beside the consent text, one tap showing it again in another.
+Agreeing keeps the language they read it in, so joining takes a code and one answer.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from bot.messages import Button, Reply
 from bot.settings import LANGUAGES
 from handlers.context import Context, say
 from handlers.dates import locale_of
+from prompts import Translator, hinted
 from storage.clusters import ClusterError, join_with_code, normalise_code, usable_invite
-from storage.models import InvitePurpose, RoleName
+from storage.models import Cluster, InvitePurpose, RoleName
 from storage.people import audit, current_consent, record_consent
 
 FLOW_CONSENT = "consent"
 FLOW_LANGUAGE = "language"
+# A language button beside the consent text: "lang:pt".
+SHOW_IN = "lang:"
 
 
 def menu(ctx: Context) -> list[Button]:
@@ -72,15 +80,27 @@ async def join(ctx: Context) -> list[Reply]:
     if not code:
         return [say(ctx.t("join.usage"))]
     try:
-        await usable_invite(ctx.session, code=code, purpose=InvitePurpose.JOIN)
+        invite = await usable_invite(ctx.session, code=code, purpose=InvitePurpose.JOIN)
     except ClusterError as exc:
         return [say(ctx.t(f"join.{exc.code}"))]
     assert ctx.person.id is not None
     consent = await current_consent(ctx.session, person_id=ctx.person.id)
     if consent is not None and consent.grants(ctx.settings.consent_version):
         return await _redeem(ctx, code)
+    cluster = await ctx.session.get(Cluster, invite.cluster_id)
     ctx.goto(FLOW_CONSENT, "ask", code=code)
+    # The person's own choice first, then their app's language where it is one of ours, then
+    # the cluster's: a teacher whose phone speaks none of ours reads their colleagues' language.
+    if cluster is not None and not ctx.person.language and not hinted(ctx.msg.sender.language_hint):
+        ctx.update(language=cluster.language)
     return await ask_consent(ctx)
+
+
+def _speak(ctx: Context) -> None:
+    """Until the person chose a language, speak the one the consent question is asked in."""
+    language = ctx.data.get("language")
+    if language in LANGUAGES and not ctx.person.language:
+        ctx.t = Translator(language)
 
 
 async def _redeem(ctx: Context, code: str) -> list[Reply]:
@@ -140,14 +160,24 @@ def consent_text(ctx: Context) -> str:
 
 
 async def ask_consent(ctx: Context) -> list[Reply]:
-    """The consent text with its two answers."""
-    agree, decline = ctx.choice("consent.agree", "yes"), ctx.choice("consent.decline", "no")
-    return [say(consent_text(ctx), agree, decline)]
+    """The consent text with its two answers; to someone new, also the other languages."""
+    _speak(ctx)
+    buttons = [ctx.choice("consent.agree", "yes"), ctx.choice("consent.decline", "no")]
+    if not ctx.person.language:
+        # Each language by its own name, whichever language the text is in.
+        others = [code for code in LANGUAGES if code != ctx.t.language]
+        buttons += [Button(Translator(c)(f"languages.{c}"), SHOW_IN + c) for c in others]
+    return [say(consent_text(ctx), *buttons)]
 
 
 async def handle_consent(ctx: Context) -> list[Reply]:
     """The answer to the consent text."""
-    answer = ctx.msg.button
+    answer = ctx.msg.button or ""
+    _speak(ctx)
+    shown_in = answer.removeprefix(SHOW_IN)
+    if answer.startswith(SHOW_IN) and shown_in in LANGUAGES and not ctx.person.language:
+        ctx.update(language=shown_in)
+        return await ask_consent(ctx)
     if answer not in ("yes", "no"):
         return [say(ctx.t("consent.please_choose")), *await ask_consent(ctx)]
     assert ctx.person.id is not None
@@ -165,16 +195,30 @@ async def handle_consent(ctx: Context) -> list[Reply]:
     if place:
         ctx.resume(place["flow"], place["step"], place["data"])
         return [say(ctx.t("consent.resumed"))]
+    if code and not ctx.person.language:  # the language they just read and agreed in
+        await _choose_language(ctx, ctx.t.language)
     replies = [say(ctx.t("consent.thanks"))]
     if code:
-        replies += await _redeem(ctx, code)
-    elif ctx.person.language:  # someone known answering again: nothing more to set up
+        joined = await _redeem(ctx, code)
+        if not ctx.state.flow:  # the code could not be used after all
+            return replies + joined
+        ctx.finish()
+        name = ctx.t(f"languages.{ctx.t.language}")
+        return [*replies, *joined, say(ctx.t("join.next", language=name), *menu(ctx))]
+    if ctx.person.language:  # someone known answering again: nothing more to set up
         ctx.finish()
         if await ctx.memberships():
             replies.append(say(ctx.t("fallback.member"), *menu(ctx)))
         return replies
     ctx.goto(FLOW_LANGUAGE, "ask")
     return replies + await ask_language(ctx)
+
+
+async def _choose_language(ctx: Context, language: str) -> None:
+    """Speak `language` with the person from now on (and note it in the audit log)."""
+    ctx.person.language = language
+    ctx.reload_strings()
+    await audit(ctx.session, person_id=ctx.person.id, action="language", detail={"to": language})
 
 
 async def language_command(ctx: Context) -> list[Reply]:
@@ -197,10 +241,8 @@ async def handle_language(ctx: Context) -> list[Reply]:
     choice = ctx.msg.button
     if choice not in LANGUAGES:
         return [say(ctx.t("language.please_choose")), *await ask_language(ctx)]
-    ctx.person.language = choice
-    ctx.reload_strings()
+    await _choose_language(ctx, choice)
     ctx.finish()
-    await audit(ctx.session, person_id=ctx.person.id, action="language", detail={"to": choice})
     if await ctx.memberships():
         return [say(ctx.t("language.done_member"), *menu(ctx))]
     return [say(ctx.t("language.done"))]

@@ -17,6 +17,9 @@ from storage.people import audit
 
 FLOW = "review"
 REFLECTION = "reflection"
+# Entries on a page of /mine, and the buttons that turn its pages.
+PAGE = 10
+OLDER, NEWER = "older", "newer"
 ACTIONS = ("edit", "add", "remove", "visibility", "delete", "back")
 # Without current consent a person may still take things back, but not add or change them.
 RETRACTING_ACTIONS = ("remove", "delete", "back")
@@ -83,19 +86,28 @@ def _item_label(ctx: Context, n: int, item: EvidenceItem) -> str:
 
 
 async def _ask_list(ctx: Context) -> list[Reply]:
+    """A page of the person's entries, newest first, with the way to older and newer ones."""
     assert ctx.person.id is not None
-    entries = await entries_of(ctx.session, author_id=ctx.person.id)
+    total = await count_entries(ctx.session, author_id=ctx.person.id)
+    # A page that emptied meanwhile (entries deleted) gives way to the last one there is.
+    page = min(int(ctx.data.get("page", 0)), max(total - 1, 0) // PAGE)
+    entries = await entries_of(ctx.session, author_id=ctx.person.id, limit=PAGE, offset=page * PAGE)
     if not entries:
         ctx.finish()
         return [say(ctx.t("review.none"), ctx.choice("buttons.add", "/add"))]
-    total = await count_entries(ctx.session, author_id=ctx.person.id)
-    lines = [ctx.t("review.header", shown=len(entries), total=total)]
-    buttons = []
+    first = page * PAGE + 1
+    header = ctx.t.plural("review.header", total, first=first, last=first + len(entries) - 1)
+    lines, buttons = [header], []
     for n, (entry, evidence_count) in enumerate(entries, 1):
         when = (entry.submitted_at or entry.created_at).strftime("%d.%m.%Y")
         section = ctx.t(f"sections.{entry.section}")
         lines.append(f"{n}. {section} · {when} · 📎{evidence_count}\n   {snippet(entry)}")
         buttons.append(Button(f"{n}. {section}", str(entry.id)))
+    if first + len(entries) <= total:
+        buttons.append(ctx.choice("review.older", OLDER))
+    if page:
+        buttons.append(ctx.choice("review.newer", NEWER))
+    ctx.update(page=page)
     return [say("\n".join(lines), *buttons)]
 
 
@@ -105,6 +117,10 @@ async def handle(ctx: Context) -> list[Reply]:
     if step == "list":
         if choice is None:
             return [say(ctx.t("errors.use_buttons")), *await ask(ctx)]
+        if choice in (OLDER, NEWER):
+            page = int(ctx.data.get("page", 0))
+            ctx.update(page=max(page + (1 if choice == OLDER else -1), 0))
+            return await ask(ctx)
         ctx.goto(FLOW, "entry", entry_id=ctx.button_id())
         return await ask(ctx)
     entry = await _current(ctx)

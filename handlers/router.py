@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers import (
     calendar,
     digest,
+    edits,
     entry,
     export,
     focus,
@@ -71,6 +72,7 @@ def build_table() -> Table:
         flows=flows,
         fallback=onboarding.fallback,
         reaction=rsvp.reaction,
+        edit=edits.edited,
         reconsent=onboarding.reconsent,
     )
 

@@ -57,6 +57,8 @@ class Table:
     fallback: Handler
     # A reaction to a message (a Matrix hub's way of answering a meeting post).
     reaction: Handler | None = None
+    # A message edited after it was sent.
+    edit: Handler | None = None
     # Asked instead, in a private chat, when the person agreed to an earlier version of the
     # consent text and their message needs consent; it keeps their place to come back to.
     reconsent: Handler | None = None
@@ -77,7 +79,16 @@ def stamp(replies: list[Reply], rev: int) -> list[Reply]:
 
 
 def _offered_map(replies: list[Reply]) -> dict[str, str]:
-    return {b.label.casefold(): b.data for r in replies if r.chat is None for b in r.buttons}
+    """The choices a typed line may pick: by label, and by number from the last list.
+
+    Kept with the conversation's state, so a restart of the bot (or of the console, which
+    numbers the options it prints) forgets none of them.
+    """
+    own = [r for r in replies if r.chat is None and r.buttons]
+    offered = {b.label.casefold(): b.data for r in own for b in r.buttons}
+    if own and not own[-1].expects_text:  # a free answer's shortcuts are picked by name only
+        offered.update({str(n): b.data for n, b in enumerate(own[-1].buttons, 1)})
+    return offered
 
 
 def _as_button_press(msg: Incoming, offered: dict[str, str]) -> Incoming:
@@ -136,6 +147,9 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     if len(msg.text) > limit and (msg.chat.kind == ChatKind.PRIVATE or msg.command):
         # Refused whole, before any handler sees it: the draft stays as it was.
         replies = [say(ctx.t("errors.too_long", length=len(msg.text), limit=limit))]
+    elif msg.edit_of is not None:
+        # Not a new message: no step moves on; the edit applies to what it once answered.
+        replies = await table.edit(ctx) if table.edit is not None else []
     elif (
         table.reconsent is not None
         and ctx.consent_outdated

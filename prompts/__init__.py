@@ -5,6 +5,11 @@ placeholder. Files are read with `importlib.resources`, so they load from a chec
 installed wheel alike. They never change while the bot runs, so the list of languages and each
 language's catalogue are read once, when first needed, and kept: every message looks up its
 language (listing the folder each time cost 23 `stat` calls per message).
+
+A message that counts something is a table of its plural forms, named by the CLDR categories
+(`one`, `few`, `many`, `other`; Croatian and Czech need `few`, English only `one` and `other`):
+`Translator.plural` picks the form Babel's plural rules give the count, in the language's own
+rules (Portugal's for Portuguese).
 """
 
 from __future__ import annotations
@@ -15,7 +20,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from babel import Locale
+
 REFERENCE = "en"
+# The CLDR plural categories; a table with only these keys is one message in its plural forms.
+PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
+# Portugal's plural rules, not Brazil's (which count 0 as singular).
+PLURAL_LOCALES = {"pt": "pt_PT"}
 
 
 @cache
@@ -33,7 +44,9 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "other" in value and set(value) <= PLURAL_FORMS:
+            flat[name] = value  # one message, in its plural forms
+        elif isinstance(value, dict):
             flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
@@ -47,9 +60,28 @@ def catalog(language: str) -> dict[str, Any]:
     return _flatten(tomllib.loads(text))
 
 
+def hinted(hint: str | None) -> str | None:
+    """Ours of a platform's language hint ("pt-BR" gives "pt"), or None."""
+    code = (hint or "").split("-")[0].lower()
+    return code if code in available_languages() else None
+
+
+@cache
+def plural_rule(language: str) -> Any:
+    """Babel's plural rule of a language: a count's CLDR category ("one", "few", "other")."""
+    return Locale.parse(PLURAL_LOCALES.get(language, language)).plural_form
+
+
+def plural_forms(language: str) -> frozenset[str]:
+    """The categories a language's whole numbers fall into: the forms its catalogue needs."""
+    rule = plural_rule(language)
+    return frozenset(rule(n) for n in range(1000))
+
+
 def placeholders(value: Any) -> set[str]:
-    """The `{name}` placeholders a string (or each string of a list) uses."""
-    items = value if isinstance(value, list) else [value]
+    """The `{name}` placeholders a string (or each string of a list or plural table) uses."""
+    items = list(value.values()) if isinstance(value, dict) else value
+    items = items if isinstance(items, list) else [items]
     return {
         field
         for item in items
@@ -79,6 +111,12 @@ class Translator:
         if isinstance(value, list):
             value = "\n".join(value)
         return value.format(**values) if values else value
+
+    def plural(self, key: str, count: int, **values: object) -> str:
+        """The form of the plural message `key` for `count`, filled in (`{count}` too)."""
+        forms = self.raw(key)
+        text = forms.get(plural_rule(self.language)(count), forms["other"])
+        return text.format(count=count, **values)
 
     def has(self, key: str) -> bool:
         """Whether `key` exists in the reference language."""

@@ -50,9 +50,11 @@ async def own_entry(session: AsyncSession, *, entry_id: int, author_id: int) -> 
 
 
 async def entries_of(
-    session: AsyncSession, *, author_id: int, limit: int = 10
+    session: AsyncSession, *, author_id: int, limit: int = 10, offset: int = 0
 ) -> list[tuple[DiaryEntry, int]]:
     """The person's submitted entries, newest first, each with its evidence count.
+
+    `offset` skips that many of the newest (the pages of `/mine`).
 
     The count is a subquery per entry shown (through the evidence's `entry_id` index), and the
     entries come in the order of the `(author_id, status, submitted_at, id)` index, so the work
@@ -68,6 +70,7 @@ async def entries_of(
         select(DiaryEntry, evidence)
         .where(DiaryEntry.author_id == author_id, DiaryEntry.status == EntryStatus.SUBMITTED)
         .order_by(col(DiaryEntry.submitted_at).desc(), col(DiaryEntry.id).desc())
+        .offset(offset)
         .limit(limit)
     )
     return [(entry, int(count)) for entry, count in rows]

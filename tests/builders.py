@@ -13,6 +13,8 @@ from PIL import Image
 from sqlmodel import select
 
 from bot.demo import create_demo
+from bot.settings import LANGUAGES
+from prompts import Translator
 from storage.calendar import add_term
 from storage.db import Database
 from storage.models import Cluster, School
@@ -83,10 +85,19 @@ async def person_id(bot: Harness, user: str) -> int:
 
 
 async def member(bot: Harness, user: str, code: str, language_label: str = "English") -> None:
-    """Join with `code`, agree to the consent text and pick a language."""
-    await bot.say(user, f"/join {code}")
-    await bot.press(user, "I agree")
-    await bot.press(user, language_label)
+    """Join with `code` and agree to the consent text, read in the language `language_label`.
+
+    The text comes in the cluster's language, the others offered beside it by their names.
+    """
+    said = await bot.say(user, f"/join {code}")
+    if any(b.label == language_label for b in said[-1].buttons):
+        await bot.press(user, language_label)
+    await bot.press(user, Translator(language_named(language_label))("consent.agree"))
+
+
+def language_named(label: str) -> str:
+    """The code of the language whose own name is `label` ("Português": "pt")."""
+    return next(code for code in LANGUAGES if Translator(code)(f"languages.{code}") == label)
 
 
 # The demo cluster's rhythm in the reminder tests: created on 1 Aug 2026, an autumn term of 96

@@ -115,6 +115,9 @@ class FakeTelegram:
         self.files: dict[str, tuple[str, bytes]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self.allowed_updates: list[str] | None = None
+        self.received: list[dict[str, Any]] = []  # the messages people sent, oldest first
+        self.actions: list[tuple[int, str]] = []  # chat actions ("typing") by chat
         self.last_update_id = 0
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -226,6 +229,7 @@ class FakeTelegram:
             if text.startswith("/"):
                 length = len(text.split(maxsplit=1)[0])
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        self.received.append(message)
         await self.inject({"message": message})
         return message
 
@@ -360,8 +364,11 @@ class FakeTelegram:
         offset = int(params.get("offset") or 0)
         self._polls += 1
         poll = self._polls
-        # Confirmed updates are forgotten for good, as on the real server.
-        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if params.get("allowed_updates") is not None:  # kept for later calls, as on the server
+            self.allowed_updates = list(params["allowed_updates"])
+        # Confirmed updates are forgotten for good, as on the real server; so are those of a
+        # kind the bot did not ask for.
+        self._updates = [u for u in self._updates if u["update_id"] >= offset and self._wanted(u)]
         await self._notify()  # a long poll still waiting is cut off (below), tests may look
         timeout = float(params.get("timeout") or 0)
         revocations = self._revocations
@@ -385,6 +392,17 @@ class FakeTelegram:
             if self._polls != poll:
                 raise _ApiError(409, TERMINATED)
         return self._updates[: int(params.get("limit") or 100)]
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        """Whether the bot asked for updates of this kind (all but a few when it never said)."""
+        kind = next(k for k in update if k != "update_id")
+        if self.allowed_updates is None:
+            return kind not in ("chat_member", "message_reaction", "message_reaction_count")
+        return kind in self.allowed_updates
+
+    async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
+        self.actions.append((int(params["chat_id"]), params["action"]))
+        return True
 
     async def _m_setWebhook(self, params: dict, files: dict) -> bool:
         self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}

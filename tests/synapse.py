@@ -43,6 +43,7 @@ from nio import (
     RoomCreateResponse,
     RoomMessage,
     RoomSendResponse,
+    TypingNoticeEvent,
     UploadResponse,
 )
 from nio.api import RelationshipType
@@ -238,6 +239,8 @@ class Teacher:
         self.user_id = client.user_id
         self._inbox: dict[str, asyncio.Queue[RoomMessage]] = defaultdict(asyncio.Queue)
         self._task: asyncio.Task[None] | None = None
+        # Who has been seen typing in each room (Matrix typing notices, as Element shows them).
+        self.typing: defaultdict[str, set[str]] = defaultdict(set)
 
     @classmethod
     async def create(cls, server: Synapse, localpart: str, store: Path) -> Teacher:
@@ -250,6 +253,7 @@ class Teacher:
         assert isinstance(login, LoginResponse), login
         teacher = cls(client)
         client.add_event_callback(teacher._received, RoomMessage)
+        client.add_ephemeral_callback(teacher._typing, TypingNoticeEvent)
         teacher._task = asyncio.create_task(client.sync_forever(timeout=1000, full_state=True))
         async with asyncio.timeout(WAIT_S):
             await teacher.client.synced.wait()
@@ -262,6 +266,9 @@ class Teacher:
             with suppress(asyncio.CancelledError):
                 await self._task
         await self.client.close()
+
+    async def _typing(self, room: MatrixRoom, event: TypingNoticeEvent) -> None:
+        self.typing[room.room_id].update(event.users)
 
     async def _received(self, room: MatrixRoom, event: RoomMessage) -> None:
         if event.sender != self.user_id:

@@ -53,6 +53,13 @@ class Chatter:
             (chat or user.chat)["id"], self.fake.message(user, text, chat=chat, **content)
         )
 
+    async def edit(self, user: User, message: dict[str, Any], text: str) -> list[dict[str, Any]]:
+        """Edit a message `user` sent earlier to say `text`; what the bot posted until handled."""
+        edited = {**message, "text": text, "edit_date": message["date"] + 1}
+        return await self._handled_after(
+            message["chat"]["id"], self.fake.inject({"edited_message": edited})
+        )
+
     async def press(
         self, user: User, label: str, *, chat: dict | None = None
     ) -> list[dict[str, Any]]:

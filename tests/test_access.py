@@ -249,5 +249,5 @@ async def test_forged_button_data_is_a_stale_button(harness: Harness, forged: st
     rev = listing[-1].buttons[0].data.split(":")[0]
     replies = await harness.send("ana", button=f"{rev}:{forged}")
     assert "earlier message" in replies[0].text
-    assert "Pick one to view" in text_of(replies)
+    assert "to view, change or delete it" in text_of(replies)
     assert "Results: One" in text_of(await harness.press("ana", "1. Impact"))

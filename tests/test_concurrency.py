@@ -46,7 +46,6 @@ async def life_of(bot: Harness, user: str, code: str) -> list[Reply]:
     said: list[Reply] = []
     said += await bot.say(user, f"/join {code}")
     said += await bot.press(user, "I agree")
-    said += await bot.press(user, "English")
     said += await bot.say(user, "/add")
     said += await bot.press(user, "Impact")
     said += await bot.say(user, f"{user} saw pupils ask more questions")

@@ -56,8 +56,8 @@ async def test_the_consent_text_names_the_deployments_controller_purpose_and_ret
     assert "to study how the schools of the cluster mentor each other." in text
     assert "18 months after your cluster's work ends" in text
     assert "consent version 2026-11" in text
-    await worded.press("ana", "I agree")
     await worded.press("ana", "Português")
+    await worded.press("ana", "Aceito")
     await worded.say("ana", "/consent")
     portuguese = worded.channel.sent[-1][1].text
     assert "18 meses" in portuguese and "Escola Secundária do Norte" in portuguese

@@ -40,9 +40,11 @@ def console(user: str, lines: list[str], data_dir: Path) -> str:
 
 
 def onboarding(code: str, language: str) -> list[str]:
-    # The cluster's language (English in the demo) is offered first, then the rest in order.
-    number = 1 if language == "en" else LANGUAGES.index(language) + 1
-    return [f"/join {code}", "1", str(number)]
+    # The consent text comes in the cluster's language (English in the demo): options 1 and 2
+    # answer it, then the other languages follow in order, each showing the text in it.
+    if language == "en":
+        return [f"/join {code}", "1"]
+    return [f"/join {code}", str(2 + LANGUAGES.index(language)), "1"]
 
 
 @pytest.mark.parametrize("language", ["en", "pt"])

@@ -29,9 +29,9 @@ async def _invited(bot: Harness, user: str, cluster: str, role: RoleName) -> Non
         await add_school(session, cluster_id=made.id, name=f"Escola de {cluster}")
         code = (await create_invite(session, cluster_id=made.id, role=role)).code
     joined = await bot.say(user, f"/join {code}")
-    if any(b.label == "I agree" for r in joined for b in r.buttons):  # someone new
+    if any(b.label == "English" for r in joined for b in r.buttons):  # someone new
+        await bot.press(user, "English")  # the cluster speaks Portuguese; they read English
         await bot.press(user, "I agree")
-        await bot.press(user, "English")
 
 
 async def test_a_coordinator_gets_the_word_document_and_the_data(

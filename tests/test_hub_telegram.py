@@ -15,9 +15,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from PIL import Image
+from sqlmodel import select
 
 from bot.demo import create_demo
 from bot.settings import Settings
+from storage.models import Person
 from tests.fake_telegram import FakeTelegram, User, group
 from tests.telegram_driver import RunningBot, labels, telegram_bot, texts
 from tests.test_meetings import NOW, Clock, restarted
@@ -38,7 +40,6 @@ async def hub_linked(
         for user, role in ((CORA, "coordinator"), (ANA, "contributor")):
             await bot.chat.say(user, f"/start {demo.invites[role]}")
             await bot.chat.press(user, "I agree")
-            await bot.chat.press(user, "English")
         code = texts(await bot.chat.say(CORA, "/hubcode")).split("/linkhub ")[1].split()[0]
         await bot.chat.say(CORA, f"/linkhub {code}", chat=HUB)
         yield fake, bot
@@ -87,3 +88,22 @@ async def test_digest_in_the_hub_is_text_then_a_chart_with_a_link_to_add(
         # The link's /start cmd-add arrives as /add.
         said = await bot.chat.say(ANA, "/start cmd-add")
         assert "Which part of the diary" in texts(said)
+
+
+async def test_an_anonymous_admins_command_is_answered_with_how_to_be_known(
+    settings: Settings,
+) -> None:
+    async with hub_linked(settings, Clock(NOW)) as (fake, bot):
+        async with bot.app.db.session() as session:
+            people = len((await session.exec(select(Person))).all())
+        # Telegram sends it from its stand-in bot, in the name of the group itself.
+        stand_in = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+        as_group = {"sender_chat": HUB, "from": stand_in}
+        said = await bot.chat.say(CORA, "/hubcode", chat=HUB, **as_group)
+        assert "anonymous admin" in texts(said) and said[-1]["chat"]["id"] == HUB["id"]
+        # Anything else said so gets no answer (the next message's answer is the only one).
+        await fake.message(CORA, "hello", chat=HUB, **as_group)
+        said = await bot.chat.say(CORA, "/help", chat=HUB)
+        assert len(said) == 1 and "anonymous" not in texts(said)
+        async with bot.app.db.session() as session:  # nobody was made up for the group
+            assert len((await session.exec(select(Person))).all()) == people

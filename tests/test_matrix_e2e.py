@@ -26,7 +26,7 @@ from bot.channels.matrix import MatrixChannel
 from bot.demo import create_demo
 from bot.messages import ChatKind, Incoming, Reply
 from bot.settings import Settings, load_settings
-from storage.models import ConsentRecord, EvidenceItem
+from storage.models import ConsentRecord, DiaryEntry, EvidenceItem
 from tests.builders import photo_with_gps, voice_note
 from tests.synapse import PASSWORD, SERVER_NAME, WAIT_S, Synapse, Teacher, synapse  # noqa: F401 (the fixture)
 
@@ -117,7 +117,7 @@ async def test_unencrypted_dm_join_and_consent(
         assert "1. I agree" in consent.body
         assert "<ol><li>I agree</li>" in consent.formatted_body
         await ana.say(room, "1")
-        replies = await ana.until(room, "English")
+        replies = await ana.until(room, "speak English")
         assert any("You're in" in r.body for r in replies)
         assert bot.seen[0].chat.kind == ChatKind.PRIVATE
         assert bot.seen[1].button is not None and bot.seen[1].button.endswith(":yes")
@@ -127,11 +127,9 @@ async def test_unencrypted_dm_join_and_consent(
 
 
 async def become_member(person: Teacher, room: str, code: str) -> None:
-    """Join with `code`, agree to the consent text (1) and keep English (1)."""
+    """Join with `code` and agree to the consent text (1), read in the cluster's English."""
     await person.say(room, f"/join {code}")
     await person.until(room, "Do you agree")
-    await person.say(room, "1")
-    await person.until(room, "English")
     await person.say(room, "1")
     await person.until(room, "speak English")
 
@@ -155,6 +153,8 @@ async def test_encrypted_dm_entry_with_photo_and_voice_note(
         assert question.decrypted
         await ben.send_file(room, photo, msgtype="m.image", filename="class.jpg", mime="image/jpeg")
         assert "Kept as evidence: photo" in (await ben.next(room)).body
+        # While it fetched the photo, the bot showed itself typing (Element's "... is typing").
+        await ben.wait_for(lambda: settings.matrix_user_id in ben.typing[room])
         await ben.send_file(
             room,
             voice,
@@ -172,6 +172,39 @@ async def test_encrypted_dm_entry_with_photo_and_voice_note(
         assert stored_voice == voice  # decrypted bytes, identical to what was sent
         assert await bot.app.media.exists(items[0].media_hash)
         assert items[1].duration_s == pytest.approx(1.5, abs=0.05)
+
+
+async def test_an_edited_answer_changes_the_entry_being_written(
+    synapse: Synapse,  # noqa: F811
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    async with running(settings) as bot, teacher(synapse, tmp_path, "eva") as eva:
+        codes = await codes_of(bot)
+        room = await eva.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(eva, room, codes["contributor"])
+        await eva.say(room, "/add")
+        await eva.until(room, "Which part of the diary")
+        await eva.say(room, "1")
+        await eva.until(room, "question 1 of")
+        typo = await eva.say(room, "Pupils rarley read at home")
+        await eva.until(room, "question 2 of")
+        # Element's edit: a new event replacing the first, "* " in its fallback body.
+        fixed = "Pupils rarely read at home"
+        await eva.send(
+            room,
+            {
+                "msgtype": "m.text",
+                "body": f"* {fixed}",
+                "m.new_content": {"msgtype": "m.text", "body": fixed},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": typo},
+            },
+        )
+        assert "Changed in the entry you are writing" in (await eva.next(room)).body
+        async with bot.app.db.session() as session:
+            draft = (await session.exec(select(DiaryEntry))).one()
+        assert draft.activity == {"why": fixed}
+        assert bot.seen[-1].edit_of == typo
 
 
 async def test_hub_room_is_linked_and_receives_posts(
@@ -221,12 +254,9 @@ async def test_restart_mid_conversation_answers_each_message_once(
             assert bot.channel.client.device_id == device
             devices = await bot.channel.client.devices()
             assert [d.id for d in devices.devices] == [device]
-            replies = await dan.until(room, "English")
+            replies = await dan.until(room, "speak English")
             assert any("You're in" in r.body for r in replies)
             assert len(bot.seen) == 1 and (bot.seen[0].button or "").endswith(":yes")
-            await dan.say(room, "1")
-            await dan.until(room, "speak English")
-            assert len(bot.seen) == 2
         assert dan.pending(room) == 0
 
 

@@ -59,14 +59,22 @@ def test_two_person_rooms_are_private_unless_named() -> None:
     assert chat_for("!r:x", members=3, name=None, title="Ana, Ben").kind == ChatKind.GROUP
 
 
-def test_own_messages_notices_and_edits_are_not_answered() -> None:
+def test_own_messages_and_notices_are_not_answered_and_a_persons_edit_is() -> None:
     assert is_reply_worthy(event({"msgtype": "m.text", "body": "hi"}), BOT)
     assert not is_reply_worthy(event({"msgtype": "m.text", "body": "hi"}, sender=BOT), BOT)
     assert not is_reply_worthy(event({"msgtype": "m.notice", "body": "beep"}), BOT)
-    edit = {"msgtype": "m.text", "body": "* hi", "m.relates_to": {"rel_type": "m.replace"}}
-    assert not is_reply_worthy(event(edit), BOT)
     assert not is_reply_worthy({"type": "m.reaction", "sender": "@ana:localhost"}, BOT)
     assert is_reply_worthy({"type": "m.sticker", "sender": "@ana:localhost"}, BOT)
+
+    edit = {
+        "msgtype": "m.text",
+        "body": "* hello",
+        "m.new_content": {"msgtype": "m.text", "body": "hello"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": "$first"},
+    }
+    assert is_reply_worthy(event(edit), BOT)
+    msg = to_incoming(event(edit), chat=CHAT, sender=SENDER)
+    assert (msg.text, msg.edit_of, msg.message_id) == ("hello", "$first", "$e1")
 
 
 def test_text_loses_the_quoted_reply_fallback() -> None:
@@ -136,6 +144,15 @@ def test_text_replies_escape_html_and_number_the_choices() -> None:
         "Pick &lt;one&gt;<br/>&amp; go<ol><li>Yes &lt;b&gt;</li><li>No</li></ol>"
     )
     assert content["format"] == "org.matrix.custom.html"
+
+
+def test_choices_numbered_already_are_not_numbered_twice() -> None:
+    mine = (Button("1. The issue", "7"), Button("2. Impact", "9"), Button("Done", "done"))
+    content = text_content("Your entries:", mine)
+    assert content["body"] == "Your entries:\n\n1. The issue\n2. Impact\n3. Done"
+    assert "<li>The issue</li><li>Impact</li><li>Done</li>" in content["formatted_body"]
+    # Only the item's own number goes: a label that starts with another stays whole.
+    assert Button("3. Later", "x").in_list(1) == "3. Later"
 
 
 class FakeHomeserver:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import LANGUAGES
-from prompts import REFERENCE, Translator, available_languages, catalog, placeholders
+from prompts import (
+    REFERENCE,
+    Translator,
+    available_languages,
+    catalog,
+    placeholders,
+    plural_forms,
+)
 
 
 def test_every_supported_language_has_a_prompt_file() -> None:
@@ -30,3 +37,26 @@ def test_translator_fills_placeholders_and_falls_back_to_english() -> None:
     t = Translator("zz")
     assert t.language == REFERENCE
     assert "/bogus" in t("errors.unknown_command", command="bogus")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_plural_message_has_the_forms_its_language_counts_with(language: str) -> None:
+    needed = plural_forms(language)
+    plurals = {k: v for k, v in catalog(language).items() if isinstance(v, dict)}
+    assert plurals, "no plural messages"
+    for key, forms in plurals.items():
+        assert set(forms) == needed, key
+        # The count itself is given as {count}; the other placeholders are the reference's.
+        assert placeholders(forms) <= placeholders(catalog(REFERENCE)[key]) | {"count"}, key
+
+
+def test_plural_forms_follow_each_languages_rules() -> None:
+    def days(language: str, count: int) -> str:
+        return Translator(language).plural("reminders.behind_line", count, school="S", days=count)
+
+    assert [days("en", n) for n in (1, 2)] == ["• S: 1 day", "• S: 2 days"]
+    assert [days("cs", n) for n in (1, 3, 5)] == ["• S: 1 den", "• S: 3 dny", "• S: 5 dní"]
+    assert [days("hr", n) for n in (21, 22, 25)] == ["• S: 21 dan", "• S: 22 dana", "• S: 25 dana"]
+    # Portugal's rules: nothing is singular but one (Brazil's would say "0 dia").
+    assert days("pt", 0) == "• S: 0 dias" and days("pt", 1) == "• S: 1 dia"
+    assert Translator("en").plural("review.header", 1, first=1, last=1).startswith("Your entry.")

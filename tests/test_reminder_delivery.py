@@ -342,7 +342,6 @@ async def test_the_reminder_button_starts_add_on_telegram(settings: Settings) ->
             demo = await create_demo(session, language="en", timezone=ZONE)
         await bot.chat.say(ana, f"/start {demo.invites['contributor']}")
         await bot.chat.press(ana, "I agree")
-        await bot.chat.press(ana, "English")
         await set_rhythm(bot.app.db, nudge_days=365)  # only the input reminder is due
         clock = Clock(datetime(2026, 10, 16, 10, tzinfo=UTC))  # 11:00 in Lisbon
         scheduler = Scheduler(

@@ -149,9 +149,22 @@ def test_what_the_bot_does_not_handle_is_ignored() -> None:
     assert incoming(text="hi", **{"from": bot_user}) is None
     channel = {"id": -100, "type": "channel", "title": "News"}
     assert incoming(channel, text="post") is None
-    edited = {"message_id": 1, "date": 0, "chat": PRIVATE, "from": ANA, "text": "x"}
-    update = Update.de_json({"update_id": 2, "edited_message": edited}, None)
-    assert to_incoming(update, username="diary_bot", buttons=ButtonData()) is None
+    # A bot's edit, or an edit left with no text, is nothing to follow.
+    for edited in (
+        {"message_id": 1, "date": 0, "chat": PRIVATE, "from": bot_user, "text": "x"},
+        {"message_id": 1, "date": 0, "chat": PRIVATE, "from": ANA, "photo": []},
+    ):
+        update = Update.de_json({"update_id": 2, "edited_message": edited}, None)
+        assert to_incoming(update, username="diary_bot", buttons=ButtonData()) is None
+
+
+def test_an_edited_message_names_the_message_it_corrects() -> None:
+    edited = {"message_id": 7, "date": 0, "edit_date": 60, "chat": PRIVATE, "from": ANA}
+    edited["text"] = "y"
+    update = Update.de_json({"update_id": 3, "edited_message": edited}, None)
+    msg = to_incoming(update, username="diary_bot", buttons=ButtonData())
+    assert msg is not None and (msg.text, msg.edit_of, msg.message_id) == ("y", "7", "7")
+    assert msg.received_at.timestamp() == 60
 
 
 def test_a_group_upgraded_to_a_supergroup_brings_its_old_id() -> None:

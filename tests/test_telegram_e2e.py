@@ -24,16 +24,18 @@ async def test_teacher_joins_by_deep_link_adds_an_entry_with_media_and_reviews_i
         async with bot.app.db.session() as session:
             demo = await create_demo(session, language="en", timezone="Europe/Lisbon")
         said = await bot.chat.say(ana, f"/start {demo.invites['contributor']}")
-        # Her Telegram app is in Portuguese, so the consent text comes in Portuguese.
+        # Her Telegram app is in Portuguese, so the consent text comes in Portuguese (though
+        # the cluster speaks English), the other languages one tap away.
         assert "Aceita participar" in texts(said)
-        assert labels(said[-1]) == ["Aceito", "Não aceito"]
+        others = ["English", "Nederlands", "Hrvatski", "Čeština", "Magyar", "Italiano"]
+        assert labels(said[-1]) == ["Aceito", "Não aceito", *others]
         consent = said[-1]
-        await bot.chat.press(ana, "Aceito")
-        said = await bot.chat.press(ana, "English")
-        assert "speak English" in texts(said)
+        assert "Do you agree" in texts(await bot.chat.press(ana, "English"))
+        said = await bot.chat.press(ana, "I agree")
+        assert "speak English" in texts(said) and "You're in" in texts(said)
         # Each press is answered, and the pressed message shows the choice without its buttons.
         await fake.wait_until(lambda: len(fake.answered) == 2)
-        await fake.wait_until(lambda: consent["text"].endswith("✓ Aceito"))
+        await fake.wait_until(lambda: consent["text"].endswith("✓ English"))
         assert "reply_markup" not in consent
 
         said = await bot.chat.say(ana, "/add")
@@ -48,6 +50,8 @@ async def test_teacher_joins_by_deep_link_adds_an_entry_with_media_and_reviews_i
         ]
         said = await bot.chat.say(ana, photo=photo, caption="The board")
         assert "Kept as evidence" in texts(said)
+        # While the photo was fetched, the chat showed the bot at work.
+        assert (ana.id, "typing") in fake.actions
         voice = voice_note(tmp_path / "v.wav").read_bytes()
         said = await bot.chat.say(
             ana, voice={**fake.add_file(voice, "v.oga"), "duration": 2, "mime_type": "audio/ogg"}
@@ -81,7 +85,6 @@ async def _member(bot, fake: FakeTelegram, user: User, role: str) -> None:
         demo = await create_demo(session, language="en", timezone="Europe/Lisbon")
     await bot.chat.say(user, f"/start {demo.invites[role]}")
     await bot.chat.press(user, "I agree")
-    await bot.chat.press(user, "English")
 
 
 async def test_coordinator_links_the_hub_group(settings: Settings) -> None:
@@ -167,7 +170,7 @@ async def test_outdated_button_is_answered_politely(settings: Settings) -> None:
         # The section choice is still on screen, with its buttons; she presses one anyway.
         said = await bot.chat.press(ana, "Impact")
         assert "earlier message" in texts(said) and "Which language" in texts(said)
-        await fake.wait_until(lambda: len(fake.answered) == 3)
+        await fake.wait_until(lambda: len(fake.answered) == 2)  # "I agree", then this one
 
 
 async def test_each_chat_in_order_and_chats_side_by_side(settings: Settings) -> None:

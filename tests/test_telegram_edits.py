@@ -14,14 +14,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot.channel import ChannelError
 from bot.channels.telegram_convert import TEXT_LIMIT, units
 from bot.channels.telegram_outbox import Limits
+from bot.demo import create_demo
 from bot.messages import Button, ChatKind, ChatRef, Reply
 from bot.settings import Settings, load_settings
+from storage.models import DiaryEntry
 from tests.fake_telegram import FakeTelegram, User, group
-from tests.telegram_driver import labels, telegram_bot
+from tests.telegram_driver import labels, telegram_bot, texts
 
 QUICK = Limits(backoff=0.02, attempts=4)
 ANA, BEA = User(1001, "Ana"), User(1002, "Bea")
@@ -193,3 +196,31 @@ async def test_edits_of_one_message_waiting_their_turn_collapse_into_the_newest(
         # Nothing is left waiting: a later edit goes out on its own.
         await bot.channel.send(hub(), Reply("Tally 6", buttons=RSVP, edit=post))
         assert len(fake.edits) == 3
+
+
+async def test_a_person_editing_an_answer_on_telegram_changes_the_entry_being_written(
+    settings: Settings,
+) -> None:
+    async with FakeTelegram() as fake, telegram_bot(settings, fake) as bot:
+        async with bot.app.db.session() as session:
+            demo = await create_demo(session, language="en", timezone="Europe/Lisbon")
+        await bot.chat.say(ANA, f"/start {demo.invites['contributor']}")
+        await bot.chat.press(ANA, "I agree")
+        assert "edited_message" in (fake.allowed_updates or [])  # asked for, so delivered
+        await bot.chat.say(ANA, "/add")
+        await bot.chat.press(ANA, "The issue")
+        await bot.chat.say(ANA, "Pupils rarley read at home")
+        typo = fake.received[-1]
+        await bot.chat.say(ANA, "Reading logs")
+
+        said = await bot.chat.edit(ANA, typo, "Pupils rarely read at home")
+        assert "Changed in the entry you are writing" in texts(said)
+        async with bot.app.db.session() as session:
+            draft = (await session.exec(select(DiaryEntry))).one()
+        assert draft.activity == {
+            "why": "Pupils rarely read at home",
+            "rationale": "Reading logs",
+        }
+        # An edit of the command that began it changes nothing and says where changes go.
+        start = next(m for m in fake.received if m.get("text") == "/add")
+        assert "use /mine" in texts(await bot.chat.edit(ANA, start, "/add again"))

@@ -114,7 +114,7 @@ class ConsoleChannel:
                 # Shortcuts beside a free answer: typed by name, so a typed number stays an answer.
                 options = "  ".join(f"[{b.label}]" for b in reply.buttons)
             else:
-                options = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
+                options = "  ".join(f"[{i}] {b.in_list(i)}" for i, b in enumerate(reply.buttons, 1))
             out += f"\n{prefix}{options}"
         self._stdout.write(f"{out}\n")
         self._stdout.flush()

@@ -57,6 +57,8 @@ from storage.db import Database
 from storage.media import make_private_dirs
 
 log = logging.getLogger(__name__)
+# How long a typing notice lasts unless renewed (the dispatcher renews it every few seconds).
+TYPING_MS = 6000
 
 SYNC_TIMEOUT_MS = 30_000
 
@@ -201,6 +203,16 @@ class MatrixChannel:
         if room is None:
             raise ChannelError(f"the bot is not in the Matrix room {chat.chat_id}")
         return await self.outbox.send(room, reply, group=chat.kind == ChatKind.GROUP)
+
+    async def working(self, chat: ChatRef) -> None:
+        """Show the bot typing in the room for a few seconds (until its reply, in Element)."""
+        try:
+            answer = await self.client.room_typing(chat.chat_id, True, timeout=TYPING_MS)
+        except NETWORK_ERRORS as exc:  # only a courtesy: the work goes on without it
+            log.info("matrix: no typing notice in %s: %s", chat.chat_id, exc)
+            return
+        if isinstance(answer, ErrorResponse):
+            log.info("matrix: no typing notice in %s: %s", chat.chat_id, answer.message)
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch (and decrypt) the file of an attachment that arrived in a Matrix room."""

@@ -39,10 +39,9 @@ def text_content(
         body_parts.append(" · ".join(b.label for b in buttons))
         html_parts.append("<br/><em>" + " · ".join(escape(b.label) for b in buttons) + "</em>")
     elif buttons:
-        body_parts.append("\n".join(f"{n}. {b.label}" for n, b in enumerate(buttons, 1)))
-        html_parts.append(
-            "<ol>" + "".join(f"<li>{escape(b.label)}</li>" for b in buttons) + "</ol>"
-        )
+        body_parts.append("\n".join(f"{n}. {b.in_list(n)}" for n, b in enumerate(buttons, 1)))
+        items = "".join(f"<li>{escape(b.in_list(n))}</li>" for n, b in enumerate(buttons, 1))
+        html_parts.append(f"<ol>{items}</ol>")
     return {
         "msgtype": msgtype,
         "body": "\n\n".join(body_parts),

@@ -61,7 +61,10 @@ def server_of(user_id: str) -> str:
 
 
 def is_reply_worthy(source: dict[str, Any], own_user_id: str) -> bool:
-    """Whether an event is something a person said to the bot (not the bot, a notice, an edit)."""
+    """Whether an event is something a person said to the bot (not the bot's, not a notice).
+
+    An edit (`m.replace`) of a text message counts: the diary may follow it.
+    """
     if source.get("sender") == own_user_id or "redacted_because" in source.get("unsigned", {}):
         return False
     event_type = source.get("type")
@@ -70,9 +73,8 @@ def is_reply_worthy(source: dict[str, Any], own_user_id: str) -> bool:
     if event_type != "m.room.message":
         return False
     content = source.get("content") or {}
-    relation = content.get("m.relates_to") or {}
-    # Edits repeat a message already answered; notices are what other bots send (no loops).
-    return relation.get("rel_type") != "m.replace" and content.get("msgtype") != "m.notice"
+    # Notices are what other bots send: answering them could loop.
+    return content.get("msgtype") != "m.notice"
 
 
 def reaction_of(source: dict[str, Any], own_user_id: str) -> Reaction | None:
@@ -167,6 +169,12 @@ def to_incoming(source: dict[str, Any], *, chat: ChatRef, sender: Sender) -> Inc
     if event_type in UNSUPPORTED_TYPES:
         return _with(base, _unsupported(UNSUPPORTED_TYPES[event_type]))
     msgtype = content.get("msgtype")
+    relation = content.get("m.relates_to") or {}
+    if relation.get("rel_type") == "m.replace":
+        # An edit: what the message says now is its new content (the body is a "* " fallback).
+        new = content.get("m.new_content") or {}
+        text = str(new.get("body") or str(content.get("body") or "").removeprefix("* "))
+        return replace(base, text=text, edit_of=str(relation.get("event_id") or ""))
     if msgtype in TEXT_TYPES:
         return replace(base, text=_without_reply_fallback(content))
     if msgtype in MEDIA_KINDS:

@@ -224,7 +224,7 @@ class Outbox:
     async def pick(self, msg: Incoming) -> Incoming:
         """A typed number becomes a press of that option in the room's last choices."""
         text = msg.text.strip()
-        if msg.attachments or not text.isdigit() or len(text) > 3:
+        if msg.attachments or msg.edit_of or not text.isdigit() or len(text) > 3:
             return msg
         room_id = msg.chat.chat_id
         choices = self._choices.get(room_id)

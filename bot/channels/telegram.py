@@ -37,6 +37,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, InvalidToken, TelegramError
 
 from bot.channel import ChannelError, Dispatch, DownloadError
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # Updates being handled at once; beyond this, reading waits (keeps the database pool unstarved).
 MAX_IN_FLIGHT = 64
 # Connections for sending: the outbox paces to ~30 calls/s, so a few in parallel are plenty.
@@ -254,6 +255,14 @@ class TelegramChannel:
             if not taken:  # never called (given up before): later edits must not wait on it
                 self._newest_edit.pop(key, None)
         return [message_id]
+
+    async def working(self, chat: ChatRef) -> None:
+        """Show "typing…" in the chat (Telegram shows it for five seconds or until a message)."""
+        action = partial(self.bot.send_chat_action, int(chat.chat_id), ChatAction.TYPING)
+        try:
+            await self.outbox.call(action, what=f"chat action in {chat.key}")
+        except TelegramError as exc:  # only a courtesy: the work goes on without it
+            log.info("telegram: no chat action in %s: %s", chat.key, exc)
 
     async def download(self, attachment: Attachment) -> bytes:
         """Fetch an attachment's bytes by its file id; network errors and 5xx are retried.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import MessageAttachmentType, MessageLimit
@@ -144,9 +145,10 @@ def _for_another_bot(text: str, username: str) -> bool:
 def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incoming | None:
     """The neutral message for an update, or None when the bot has nothing to do with it.
 
-    Ignored: edits, channel posts, service messages (members joining, pinned messages) other
-    than a group's upgrade to a supergroup, messages from bots, and commands addressed to
-    another bot in a group.
+    An edited message comes with `edit_of`, its own id, and what it says now (its text or
+    caption; its files are not sent again). Ignored: channel posts, service messages (members
+    joining, pinned messages) other than a group's upgrade to a supergroup, messages from bots,
+    and commands addressed to another bot in a group.
     """
     query = update.callback_query
     if query is not None:
@@ -161,9 +163,13 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
             button=buttons.unpack(query.data),
             message_id=str(query.message.message_id),
         )
+    if update.edited_message is not None:
+        return _edited(update.edited_message, username)
     message = update.message
     if message is not None and message.migrate_from_chat_id is not None:
         return _moved(message)
+    if message is not None and _as_the_group(message):
+        return _anonymous(message, username)
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     chat = chat_ref(message.chat)
@@ -181,6 +187,47 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
         message_id=str(message.message_id),
         media_group=message.media_group_id,
         received_at=message.date,
+    )
+
+
+def _as_the_group(message: Message) -> bool:
+    """Whether an admin sent this as the group itself ("remain anonymous")."""
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
+def _anonymous(message: Message, username: str) -> Incoming | None:
+    """A command an anonymous admin sent: kept (marked so) to be told how to be known.
+
+    Anything else they say in the group is none of the bot's business, as from anyone.
+    """
+    text = message.text or ""
+    if not text.startswith("/") or _for_another_bot(text, username):
+        return None
+    return _said(message, text, anonymous=True)
+
+
+def _edited(message: Message, username: str) -> Incoming | None:
+    """A message its sender edited: its id as `edit_of`, with what it says now."""
+    text = message.text or message.caption or ""
+    if message.from_user is None or message.from_user.is_bot:
+        return None
+    if not text or _for_another_bot(text, username):
+        return None
+    return _said(message, text, edit_of=str(message.message_id))
+
+
+def _said(message: Message, text: str, **marks: Any) -> Incoming | None:
+    """A message of text only (no files), with the marks saying what kind it is."""
+    chat = chat_ref(message.chat)
+    if chat is None or message.from_user is None:
+        return None
+    return Incoming(
+        chat=chat,
+        sender=sender_of(message.from_user),
+        text=text,
+        message_id=str(message.message_id),
+        received_at=message.edit_date or message.date,
+        **marks,
     )
 
 

@@ -1,0 +1,62 @@
+"""A message edited after it was sent: the diary follows an answer still in the entry being written.
+
+Telegram (`edited_message`) and Matrix (`m.replace`) let a person correct what they sent. When
+the edited message was taken as an answer (or the reflection) of the entry they are writing, the
+saved answer becomes the edited text, and the bot says so; the walk-through stays where it is.
+An edit of anything else (an answer of an entry already added, a command, a message from
+before) changes nothing, and the reply says that `/mine` is the way to change the diary. Edits
+in group chats are not the diary's and get no answer.
+"""
+
+from __future__ import annotations
+
+from bot.messages import ChatKind, Reply
+from handlers.context import Context, say
+from storage.diary import touch
+from storage.models import DiaryEntry, EntryStatus
+
+# The entry walk-through's flow (`handlers.entry` takes its name from here).
+FLOW = "entry"
+# In the entry flow's data: which message gave which answer ({message id: [entry id, part]}).
+ANSWERS = "_answers"
+# The answers remembered: a section has at most five questions and a reflection.
+KEEP = 12
+REFLECTION = "reflection"
+
+
+def remember(ctx: Context, entry: DiaryEntry, part: str) -> None:
+    """Note that the current message gave `part` (a question's key, or the reflection)."""
+    if not ctx.msg.message_id:
+        return
+    answers = dict(ctx.data.get(ANSWERS, {}))
+    answers[ctx.msg.message_id] = [entry.id, part]
+    ctx.update(**{ANSWERS: dict(list(answers.items())[-KEEP:])})
+
+
+async def edited(ctx: Context) -> list[Reply]:
+    """Apply the edit to the answer it gave, or say where changes are made."""
+    if ctx.msg.chat.kind == ChatKind.GROUP:
+        return []
+    found = ctx.data.get(ANSWERS, {}).get(ctx.msg.edit_of) if ctx.state.flow == FLOW else None
+    entry = await ctx.session.get(DiaryEntry, found[0]) if found else None
+    text = ctx.msg.text.strip()
+    if (
+        found is None
+        or entry is None
+        or entry.status != EntryStatus.DRAFT
+        or entry.author_id != ctx.person.id
+        or not text
+    ):
+        return [say(ctx.t("edits.elsewhere"))]
+    part = found[1]
+    if part == REFLECTION:
+        entry.reflection = text
+        label = ctx.t("export.column_reflection")
+    else:
+        entry.activity = {**entry.activity, part: text}
+        label = ctx.t(f"labels.{entry.section}.{part}")
+    touch(entry, ctx.now)
+    ctx.session.add(entry)
+    if ctx.state.step == "preview":  # what they are about to add shows the change
+        ctx.ask_again = True
+    return [say(ctx.t("edits.applied", part=label))]

@@ -1,0 +1,63 @@
+"""A message edited after it was sent: the entry being written follows; anything else is /mine's.
+
+Through the whole bot behind the in-memory channel, on SQLite and PostgreSQL: an edit arrives
+as a message with `edit_of`, the id of the message it corrects, as the Telegram and Matrix
+channels turn their edits into (their own tests drive the real clients).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from storage.models import DiaryEntry
+from tests.builders import demo_codes, member, submitted_entry
+from tests.helpers import Harness, text_of
+
+
+async def _draft(bot: Harness) -> DiaryEntry:
+    async with bot.app.db.session() as session:
+        return (await session.exec(select(DiaryEntry).where(DiaryEntry.status == "draft"))).one()
+
+
+async def test_editing_an_answer_of_the_entry_being_written_changes_it(harness: Harness) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await harness.say("ana", "/add")
+    await harness.press("ana", "The issue")
+    await harness.say("ana", "Pupils rarley read at home")
+    typo = str(harness._ids)  # the id of the message that gave the first answer
+    asked = text_of(await harness.say("ana", "Reading logs"))
+    assert "question 3 of" in asked
+
+    said = await harness.send("ana", text="Pupils rarely read at home", edit_of=typo)
+    assert "Changed in the entry you are writing" in text_of(said)
+    assert "Why it matters" in text_of(said)  # the question's short label
+    draft = await _draft(harness)
+    assert draft.activity["why"] == "Pupils rarely read at home"
+    assert draft.activity["rationale"] == "Reading logs"
+    # The walk-through stays at its question: the next message answers question 3.
+    await harness.say("ana", "Ten minutes a day")
+    assert "Ten minutes a day" in (await _draft(harness)).activity.values()
+
+    # The reflection too, and at the preview the entry is shown again with the change.
+    await harness.press("ana", "That's all")
+    assert "Shall I add it" in text_of(await harness.say("ana", "It went well"))
+    reflection = str(harness._ids)
+    said = await harness.send("ana", text="It went very well", edit_of=reflection)
+    assert "Changed in the entry" in text_of(said) and "It went very well" in text_of(said)
+    assert (await _draft(harness)).reflection == "It went very well"
+
+
+async def test_editing_anything_else_points_to_mine_and_changes_nothing(harness: Harness) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await submitted_entry(harness, "ana", "Our first board")
+    answer = str(harness._ids - 4)  # the answer, four messages before the last press
+    said = await harness.send("ana", text="Our second board", edit_of=answer)
+    assert "use /mine" in text_of(said)
+    async with harness.app.db.session() as session:
+        entry = (await session.exec(select(DiaryEntry))).one()
+    assert entry.activity["why"] == "Our first board"
+
+    said = await harness.send("ana", text="/add", edit_of="1")  # an edited command runs nothing
+    assert "use /mine" in text_of(said) and "Which part" not in text_of(said)
