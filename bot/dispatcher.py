@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 
 from bot.channel import Channel, ChannelError, ShowsWork
@@ -21,6 +21,7 @@ from bot.messages import Attachment, Button, ChatKind, ChatRef, Incoming, Reply
 from bot.prefetch import Download, prefetch
 from bot.settings import Settings
 from handlers.context import Context
+from handlers.hub import taken_out
 from handlers.routing import Table, route
 from prompts import Translator, hinted
 from storage.arrival import arrive
@@ -111,9 +112,14 @@ class Dispatcher:
         `download` fetches the message's attachments (by default straight from its channel).
         """
         language = None
-        if msg.anonymous:
-            return await self._anonymous(msg)
         try:
+            if msg.anonymous:
+                return await self._anonymous(msg)
+            if msg.removed:  # nobody's message: nothing is kept of who did it
+                async with self.db.session() as session:
+                    return await taken_out(
+                        session, chat=msg.chat, default_language=self.settings.default_language
+                    )
             async with self.db.session() as session:
                 arrival = await arrive(
                     session,
@@ -169,10 +175,13 @@ class Dispatcher:
             return [Reply(Translator(self._language(language, msg))("errors.internal"))]
 
     async def _anonymous(self, msg: Incoming) -> list[Reply]:
-        """A command sent in a group's name: say why it is not run, in the hub's language.
+        """A command of ours sent in a group's name: say why it is not run, in the hub's language.
 
-        Nothing is stored: there is nobody to store it for.
+        Nothing is stored: there is nobody to store it for. Anything else (another bot's
+        command, an unknown one) gets the silence groups get.
         """
+        if msg.command not in self.table.commands:
+            return []
         async with self.db.session() as session:
             hub = await hub_at(session, platform=msg.chat.platform, chat_id=msg.chat.chat_id)
             cluster = await session.get(Cluster, hub.cluster_id) if hub else None
@@ -206,14 +215,21 @@ AT_WORK_EVERY_S = 4.0
 
 @asynccontextmanager
 async def _at_work(channel: object, chat: ChatRef) -> AsyncIterator[None]:
-    """Show the chat the bot is at work for as long as the block runs, where the channel can."""
-    if not isinstance(channel, ShowsWork):
+    """Show the chat the bot is at work for as long as the block runs, where the channel can.
+
+    Only in private chats: in a group, most files are not for the bot, which says nothing.
+    """
+    if not isinstance(channel, ShowsWork) or chat.kind != ChatKind.PRIVATE:
         yield
         return
 
     async def keep_showing() -> None:
         while True:
-            await channel.working(chat)
+            try:
+                await channel.working(chat)
+            except Exception:  # a courtesy only: never a reason to fail the message
+                log.exception("showing work in %s failed", chat.key)
+                return
             await asyncio.sleep(AT_WORK_EVERY_S)
 
     showing = asyncio.create_task(keep_showing())
@@ -221,3 +237,6 @@ async def _at_work(channel: object, chat: ChatRef) -> AsyncIterator[None]:
         yield
     finally:
         showing.cancel()
+        # Waited for, so no "typing" call still in flight lands after the reply.
+        with suppress(asyncio.CancelledError):
+            await showing

@@ -112,6 +112,10 @@ class Incoming:
     # Sent in the name of the group itself (a Telegram admin who "remains anonymous"): nobody
     # can tell who wrote it, so it is answered with how to write as oneself, and nothing else.
     anonymous: bool = False
+    # Not a message: the bot was taken out of this chat (removed from a group by an admin).
+    removed: bool = False
+    # The channel shows choices as a numbered list (the console): a typed number may pick one.
+    numbered: bool = False
 
     @property
     def command(self) -> str | None:

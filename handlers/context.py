@@ -154,14 +154,20 @@ async def notify(ctx: Context, person_ids: list[int], key: str, **values: object
 
     The person writing is left out: they read the answer to their own message.
     """
-    notices = []
-    for contact in await contacts(ctx.session, person_ids=person_ids):
-        if contact.person_id == ctx.person.id:
-            continue
-        t = Translator(contact.language or ctx.settings.default_language)
+    others = [p for p in person_ids if p != ctx.person.id]
+    return await notices(ctx.session, others, key, ctx.settings.default_language, **values)
+
+
+async def notices(
+    session: AsyncSession, person_ids: list[int], key: str, default_language: str, **values: object
+) -> list[Reply]:
+    """The notice `key` for each person's private chats, each in their own language."""
+    found = []
+    for contact in await contacts(session, person_ids=person_ids):
+        t = Translator(contact.language or default_language)
         chat = ChatRef(contact.platform, contact.chat_id, ChatKind.PRIVATE)
-        notices.append(Reply(text=t(key, **values), chat=chat))
-    return notices
+        found.append(Reply(text=t(key, **values), chat=chat))
+    return found
 
 
 def say(text: str, *buttons: Button, expects_text: bool = False) -> Reply:

@@ -198,8 +198,10 @@ async def handle(ctx: Context) -> list[Reply]:
         ctx.session.add(entry)
         # The question has scrolled away behind the file: say it again, without the hint, in
         # the same message as the word that the file was kept (one notification, not two).
+        if not replies:  # the rest of an album, already acknowledged (and asked again)
+            return []
         again = _ask_question(ctx, hint=False) if step == "question" else await ask(ctx)
-        if replies and again and not replies[-1].buttons:
+        if again and not replies[-1].buttons:
             said = f"{replies[-1].text}\n\n{again[0].text}"
             return [*replies[:-1], replace(again[0], text=said), *again[1:]]
         return replies + again

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.messages import ChatKind, Reply
-from handlers.context import Context, say
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.messages import ChatKind, ChatRef, Reply
+from handlers.context import Context, notices, say
 from prompts import Translator
-from storage.clusters import ClusterError, create_invite, link_hub, move_hub
-from storage.models import InvitePurpose
+from storage.clusters import (
+    ClusterError,
+    create_invite,
+    hub_at,
+    link_hub,
+    move_hub,
+    unlink_hub,
+)
+from storage.models import Cluster, InvitePurpose
+from storage.people import COORDINATOR_ROLES, holders_of
 
 # Why a hub link was refused, beyond the code itself being unusable (`join.*` says that).
 HUB_REFUSALS = {
@@ -59,6 +69,26 @@ async def link(ctx: Context) -> list[Reply]:
         return [say(ctx.t(HUB_REFUSALS.get(exc.code, f"join.{exc.code}")))]
     # The group hears the cluster's language, whoever linked it.
     return [say(Translator(linked.cluster.language)("hub.linked", cluster=linked.cluster.name))]
+
+
+async def taken_out(session: AsyncSession, *, chat: ChatRef, default_language: str) -> list[Reply]:
+    """The bot was taken out of a group chat: its hub link ends, and the coordinators are told.
+
+    Their private chats hear of it (in their languages), since the group can no longer be
+    written to; posts planned for it are not sent anywhere else. Who took the bot out is not
+    recorded: an admin of a group need not be anyone the diary knows.
+    """
+    hub = await hub_at(session, platform=chat.platform, chat_id=chat.chat_id)
+    if chat.kind != ChatKind.GROUP or hub is None:
+        return []
+    cluster = await session.get(Cluster, hub.cluster_id)
+    title = hub.title or chat.title or chat.chat_id
+    await unlink_hub(session, hub=hub)
+    coordinators = await holders_of(session, cluster_id=hub.cluster_id, roles=COORDINATOR_ROLES)
+    name = cluster.name if cluster else ""
+    return await notices(
+        session, coordinators, "hub.removed", default_language, chat=title, cluster=name
+    )
 
 
 async def moved(ctx: Context) -> list[Reply]:

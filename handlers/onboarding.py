@@ -91,7 +91,8 @@ async def join(ctx: Context) -> list[Reply]:
     ctx.goto(FLOW_CONSENT, "ask", code=code)
     # The person's own choice first, then their app's language where it is one of ours, then
     # the cluster's: a teacher whose phone speaks none of ours reads their colleagues' language.
-    if cluster is not None and not ctx.person.language and not hinted(ctx.msg.sender.language_hint):
+    chosen = ctx.person.language or ctx.data.get("language")  # a /join again keeps a choice
+    if cluster is not None and not chosen and not hinted(ctx.msg.sender.language_hint):
         ctx.update(language=cluster.language)
     return await ask_consent(ctx)
 
@@ -203,8 +204,7 @@ async def handle_consent(ctx: Context) -> list[Reply]:
         if not ctx.state.flow:  # the code could not be used after all
             return replies + joined
         ctx.finish()
-        name = ctx.t(f"languages.{ctx.t.language}")
-        return [*replies, *joined, say(ctx.t("join.next", language=name), *menu(ctx))]
+        return [*replies, *joined, say(ctx.t("join.next"), *menu(ctx))]
     if ctx.person.language:  # someone known answering again: nothing more to set up
         ctx.finish()
         if await ctx.memberships():

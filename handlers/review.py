@@ -26,8 +26,8 @@ RETRACTING_ACTIONS = ("remove", "delete", "back")
 
 
 async def mine(ctx: Context) -> list[Reply]:
-    """/mine: the person's entries, newest first."""
-    ctx.goto(FLOW, "list")
+    """/mine: the person's entries, newest first (from the first page, whatever was open)."""
+    ctx.goto(FLOW, "list", page=0)
     return await ask(ctx)
 
 
@@ -96,7 +96,10 @@ async def _ask_list(ctx: Context) -> list[Reply]:
         ctx.finish()
         return [say(ctx.t("review.none"), ctx.choice("buttons.add", "/add"))]
     first = page * PAGE + 1
-    header = ctx.t.plural("review.header", total, first=first, last=first + len(entries) - 1)
+    if total == 1:  # said apart: a plural "one" form is more than 1 in some languages (21 hr)
+        header = ctx.t("review.header_single")
+    else:
+        header = ctx.t.plural("review.header", total, first=first, last=first + len(entries) - 1)
     lines, buttons = [header], []
     for n, (entry, evidence_count) in enumerate(entries, 1):
         when = (entry.submitted_at or entry.created_at).strftime("%d.%m.%Y")

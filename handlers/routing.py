@@ -92,9 +92,15 @@ def _offered_map(replies: list[Reply]) -> dict[str, str]:
 
 
 def _as_button_press(msg: Incoming, offered: dict[str, str]) -> Incoming:
-    """Treat typed text equal to an offered button label as a press of that button."""
+    """Treat typed text equal to an offered button label as a press of that button.
+
+    A typed number picks the option of that number only where the channel shows numbers.
+    """
     if msg.button is None and msg.text and not msg.attachments:
-        data = offered.get(msg.text.strip().casefold())
+        typed = msg.text.strip().casefold()
+        if typed.isdigit() and not msg.numbered:
+            return msg
+        data = offered.get(typed)
         if data is not None:
             return replace(msg, button=data, text="")
     return msg
@@ -137,7 +143,8 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     if ctx.msg.reaction is not None:
         # Not a message: nothing of the conversation's state or offered choices applies.
         return await table.reaction(ctx) if table.reaction is not None else []
-    ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
+    if ctx.msg.edit_of is None:  # an edit is what the message now says, never a choice
+        ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
     msg = ctx.msg
     if msg.button is not None and msg.button.startswith("/"):
         ctx.msg = msg = replace(msg, text=msg.button, button=None)
@@ -147,9 +154,6 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     if len(msg.text) > limit and (msg.chat.kind == ChatKind.PRIVATE or msg.command):
         # Refused whole, before any handler sees it: the draft stays as it was.
         replies = [say(ctx.t("errors.too_long", length=len(msg.text), limit=limit))]
-    elif msg.edit_of is not None:
-        # Not a new message: no step moves on; the edit applies to what it once answered.
-        replies = await table.edit(ctx) if table.edit is not None else []
     elif (
         table.reconsent is not None
         and ctx.consent_outdated
@@ -157,6 +161,9 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
         and _contributes(table, ctx)
     ):
         replies = await table.reconsent(ctx)
+    elif msg.edit_of is not None:
+        # Not a new message: no step moves on; the edit applies to what it once answered.
+        replies = await table.edit(ctx) if table.edit is not None else []
     elif msg.button is not None:
         rev, _, value = msg.button.partition(":")
         flow = table.flows.get(ctx.state.flow)
@@ -189,6 +196,7 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
         replies += await table.flows[ctx.state.flow].ask(ctx)
     replies = stamp(replies, ctx.state.rev)
     offered = _offered_map(replies)
-    if offered or OFFERED in ctx.state.data:
+    # An edit's note offers nothing, and the choices on screen stay open.
+    if offered or (OFFERED in ctx.state.data and msg.edit_of is None):
         ctx.update(**{OFFERED: offered})
     return replies

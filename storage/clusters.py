@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +15,7 @@ from storage.models import (
     HubChat,
     Invite,
     InvitePurpose,
+    MeetingPost,
     RoleName,
     School,
     SchoolKind,
@@ -226,6 +227,19 @@ async def hub_at(session: AsyncSession, *, platform: str, chat_id: str) -> HubCh
             select(HubChat).where(HubChat.platform == platform, HubChat.chat_id == chat_id)
         )
     ).first()
+
+
+async def unlink_hub(session: AsyncSession, *, hub: HubChat) -> None:
+    """End a hub link (the bot was taken out of the chat): its meeting posts go with it."""
+    await session.exec(delete(MeetingPost).where(col(MeetingPost.hub_id) == hub.id))  # type: ignore[call-overload]
+    await session.delete(hub)
+    await audit(
+        session,
+        person_id=None,
+        action="hub.removed",
+        target=f"cluster:{hub.cluster_id}",
+        detail={"platform": hub.platform},
+    )
 
 
 async def move_hub(

@@ -53,6 +53,10 @@ class Chatter:
             (chat or user.chat)["id"], self.fake.message(user, text, chat=chat, **content)
         )
 
+    async def update(self, chat_id: int, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Inject a raw update about `chat_id`; what the bot posted (anywhere) until handled."""
+        return await self._handled_after(chat_id, self.fake.inject(body))
+
     async def edit(self, user: User, message: dict[str, Any], text: str) -> list[dict[str, Any]]:
         """Edit a message `user` sent earlier to say `text`; what the bot posted until handled."""
         edited = {**message, "text": text, "edit_date": message["date"] + 1}

@@ -61,3 +61,24 @@ async def test_editing_anything_else_points_to_mine_and_changes_nothing(harness:
 
     said = await harness.send("ana", text="/add", edit_of="1")  # an edited command runs nothing
     assert "use /mine" in text_of(said) and "Which part" not in text_of(said)
+
+
+async def test_an_edit_that_reads_like_a_choice_is_still_an_answer(harness: Harness) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await harness.say("ana", "/add")
+    await harness.press("ana", "The issue")
+    await harness.say("ana", "Why indeed")
+    first = str(harness._ids)
+    await harness.press("ana", "That's all")
+    preview = await harness.say("ana", "Some reflection")
+    assert "Shall I add it" in text_of(preview)
+
+    # "Skip" is a button label on screen; as an edit it is only the answer's new text.
+    said = await harness.send("ana", text="Skip", edit_of=first)
+    assert "Changed in the entry" in text_of(said)
+    assert (await _draft(harness)).activity["why"] == "Skip"
+    # The preview (shown again with the change) keeps its choices open.
+    assert "Skip" in text_of(said)
+    asked = await harness.press("ana", "Add it")
+    assert "Cluster only" in [b.label for b in asked[-1].buttons]

@@ -40,7 +40,7 @@ async def test_a_newcomer_reads_the_consent_in_the_clusters_language_and_joins_i
 
     joined = await harness.press("ana", "Aceito")
     text = text_of(joined)
-    assert "Vou falar consigo em Português" in text and "Escola do Sul" in text
+    assert "Vou escrever-lhe em português" in text and "Escola do Sul" in text
     assert [b.data for b in joined[-1].buttons][:1] == ["/add"]  # the menu, no more questions
     async with harness.app.db.session() as session:
         person = await session.get(Person, await person_id(harness, "ana"))
@@ -80,7 +80,7 @@ async def test_someone_who_chose_a_language_keeps_it_and_is_offered_no_other(
     said = await harness.say("cai", f"/join {code}")
     assert [b.label for b in said[-1].buttons] == ["Accetto", "No, grazie"]
     joined = await harness.press("cai", "Accetto")
-    assert "Le parlerò in Italiano" in text_of(joined)
+    assert "Ti scriverò in italiano" in text_of(joined)
 
 
 async def test_declining_keeps_nothing_but_the_refusal(harness: Harness) -> None:

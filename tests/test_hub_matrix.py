@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bot.settings import Settings
-from storage.models import MeetingAnswer
+from storage.models import HubChat, MeetingAnswer
 from tests.synapse import Synapse, Teacher, synapse  # noqa: F401 (the fixture)
 from tests.test_matrix_e2e import (  # noqa: F401 (fixtures)
     become_member,
@@ -110,3 +110,27 @@ async def test_a_digest_in_the_hub_is_a_notice_and_an_image(
         assert image.source["content"]["msgtype"] == "m.image"
         caption = await cora.next(hub)
         assert caption.body.startswith("Contributions in the last 90 days")
+
+
+async def test_kicking_the_bot_from_the_hub_unlinks_it_and_tells_the_other_coordinators(
+    synapse: Synapse,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    async with (
+        running(settings) as bot,
+        teacher(synapse, tmp_path, "cora") as cora,
+        teacher(synapse, tmp_path, "dan") as dan,
+    ):
+        codes = await codes_of(bot)
+        cora_dm = await cora.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(cora, cora_dm, codes["coordinator"])
+        dan_dm = await dan.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(dan, dan_dm, codes["coordinator"])
+        hub = await linked_hub(cora, cora_dm, settings.matrix_user_id or "")
+
+        await cora.client.room_kick(hub, settings.matrix_user_id or "", reason="tidying up")
+        notice = (await dan.until(dan_dm, "I was removed from"))[-1]
+        assert "the hub chat of Demo Cluster" in notice.body
+        async with bot.app.db.session() as session:
+            assert (await session.exec(select(HubChat))).all() == []

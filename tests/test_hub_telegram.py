@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from bot.demo import create_demo
 from bot.settings import Settings
-from storage.models import Person
+from storage.models import AuditEvent, HubChat, Person
 from tests.fake_telegram import FakeTelegram, User, group
 from tests.telegram_driver import RunningBot, labels, telegram_bot, texts
 from tests.test_meetings import NOW, Clock, restarted
@@ -107,3 +107,32 @@ async def test_an_anonymous_admins_command_is_answered_with_how_to_be_known(
         assert len(said) == 1 and "anonymous" not in texts(said)
         async with bot.app.db.session() as session:  # nobody was made up for the group
             assert len((await session.exec(select(Person))).all()) == people
+
+
+async def test_removing_the_bot_from_the_hub_unlinks_it_and_tells_the_coordinators(
+    settings: Settings,
+) -> None:
+    async with hub_linked(settings, Clock(NOW)) as (fake, bot):
+        me = {"id": 999, "is_bot": True, "first_name": "Diary"}
+        assert "my_chat_member" in (fake.allowed_updates or [])
+        said = await bot.chat.update(
+            HUB["id"],
+            {
+                "my_chat_member": {
+                    "chat": HUB,
+                    "from": BOB.as_json(),  # another admin of the group
+                    "date": 1_800_000_000,
+                    "old_chat_member": {"user": me, "status": "member"},
+                    "new_chat_member": {"user": me, "status": "left"},
+                }
+            },
+        )
+        # Cora hears of it in her private chat; the group itself can no longer be written to.
+        assert [m["chat"]["id"] for m in said] == [CORA.id]
+        assert "I was removed from “Cluster hub”, the hub chat of Demo Cluster" in texts(said)
+        async with bot.app.db.session() as session:
+            assert (await session.exec(select(HubChat))).all() == []
+            audit = (
+                await session.exec(select(AuditEvent).where(AuditEvent.action == "hub.removed"))
+            ).one()
+        assert audit.target.startswith("cluster:")

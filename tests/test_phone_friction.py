@@ -116,10 +116,13 @@ async def test_a_number_or_label_typed_after_a_restart_still_picks_the_choice(
     # A new process, with nothing in memory of what it offered: the state in the database has it.
     bot = await make_harness(settings)
     try:
-        said = text_of(await bot.say("ana", "2"))
+        # Where no numbers are shown (Telegram's buttons), a typed number picks nothing.
+        assert "pick one of the options" in text_of(await bot.say("ana", "2"))
+        # The console numbers what it offers: there a typed number picks the choice.
+        said = text_of(await bot.send("ana", text="2", numbered=True))
         assert f"{sections[1]}, question 1 of" in said
         # Beside a free answer, a number is an answer, and the shortcuts go by name.
-        assert "question 2 of" in text_of(await bot.say("ana", "3"))
+        assert "question 2 of" in text_of(await bot.send("ana", text="3", numbered=True))
         assert "reflection" in text_of(await bot.say("ana", "that's all")).lower()
     finally:
         await bot.app.db.close()

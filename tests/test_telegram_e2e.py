@@ -152,6 +152,7 @@ async def test_album_lands_in_one_entry_and_stickers_are_refused(settings: Setti
             size = {**fake.add_file(image.getvalue(), f"{colour}.jpg"), "width": 32, "height": 24}
             acknowledged += await bot.chat.say(ana, photo=[size], media_group_id="album-1")
         assert texts(acknowledged).count("Kept as evidence") == 1
+        assert texts(acknowledged).count("question 1 of") == 1  # asked again once, not per photo
         said = await bot.chat.say(ana, "We drew up a rota")
         assert "question 2 of" in texts(said)
 

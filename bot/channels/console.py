@@ -152,7 +152,7 @@ class ConsoleChannel:
         """Turn one typed line into a message (None for a blank line)."""
         self._counter += 1
         sender = Sender(PLATFORM, self.user, self.user)
-        base = Incoming(chat=self.chat, sender=sender, message_id=str(self._counter))
+        base = Incoming(chat=self.chat, sender=sender, message_id=str(self._counter), numbered=True)
         text = line.strip()
         if text.startswith("/attach"):
             return self._attachment(base, text.removeprefix("/attach").strip())

@@ -47,7 +47,13 @@ from nio import (
 
 from bot.channel import ChannelError, Dispatch
 from bot.channels.matrix_checkpoint import Checkpoints
-from bot.channels.matrix_events import PLATFORM, first_new_event, server_of
+from bot.channels.matrix_events import (
+    PLATFORM,
+    chat_for,
+    first_new_event,
+    removal,
+    server_of,
+)
 from bot.channels.matrix_inbox import Inbox
 from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, backoff, is_transient
 from bot.channels.matrix_session import SavedValues, log_in
@@ -332,6 +338,19 @@ class MatrixChannel:
                 if isinstance(sent_at, int) and sent_at >= self._born_ms:
                     tasks.append(self.inbox.put(room, event))
                     handled[room_id] = source["event_id"]
+        for room_id, info in response.rooms.leave.items():
+            room = self.client.rooms.get(room_id)  # nio keeps a room the bot has left
+            if room is None:
+                continue
+            chat = chat_for(
+                room_id, members=room.member_count, name=room.name, title=room.display_name
+            )
+            if chat.kind != ChatKind.GROUP:  # only a group can be a hub
+                continue
+            for event in info.timeline.events:
+                taken_out = removal(event.source, self.user_id, chat)
+                if taken_out is not None:  # a hub the bot was kicked from is unlinked
+                    tasks.append(asyncio.create_task(self.inbox.dispatch(taken_out)))
         self._checkpoints.after(response.next_batch, tasks, handled)
 
     async def _first_sync_time(self) -> int:

@@ -146,6 +146,27 @@ def first_new_event(
     return start, anchored
 
 
+def removal(source: dict[str, Any], user_id: str, chat: ChatRef) -> Incoming | None:
+    """The bot kicked or banned from the room of `chat` by someone (None for any other event)."""
+    content = source.get("content") or {}
+    kicker = source.get("sender")
+    if (
+        source.get("type") != "m.room.member"
+        or source.get("state_key") != user_id
+        or content.get("membership") not in ("leave", "ban")
+        or not isinstance(kicker, str)
+        or kicker == user_id  # the bot left on its own
+    ):
+        return None
+    return Incoming(
+        chat=chat,
+        sender=Sender(PLATFORM, kicker, kicker),
+        message_id=str(source.get("event_id", "")),
+        received_at=_timestamp(source.get("origin_server_ts")),
+        removed=True,
+    )
+
+
 def _arrival(source: dict[str, Any], user_id: str) -> bool:
     """Whether `source` is the bot's invitation to a room, or a join no invitation led to."""
     if source.get("type") != "m.room.member" or source.get("state_key") != user_id:

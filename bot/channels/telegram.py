@@ -54,7 +54,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,  # the bot added to or taken out of a chat
+]
 # Updates being handled at once; beyond this, reading waits (keeps the database pool unstarved).
 MAX_IN_FLIGHT = 64
 # Connections for sending: the outbox paces to ~30 calls/s, so a few in parallel are plenty.

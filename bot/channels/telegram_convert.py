@@ -23,7 +23,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import (
+    Chat,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import MessageAttachmentType, MessageLimit
 
 from bot.channels.telegram_outbox import seconds
@@ -146,7 +155,8 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
     """The neutral message for an update, or None when the bot has nothing to do with it.
 
     An edited message comes with `edit_of`, its own id, and what it says now (its text or
-    caption; its files are not sent again). Ignored: channel posts, service messages (members
+    caption; its files are not sent again). The bot taken out of a chat (its own membership
+    left or banned) comes as `removed`. Ignored: channel posts, service messages (members
     joining, pinned messages) other than a group's upgrade to a supergroup, messages from bots,
     and commands addressed to another bot in a group.
     """
@@ -165,6 +175,8 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
         )
     if update.edited_message is not None:
         return _edited(update.edited_message, username)
+    if update.my_chat_member is not None:
+        return _taken_out(update.my_chat_member)
     message = update.message
     if message is not None and message.migrate_from_chat_id is not None:
         return _moved(message)
@@ -187,6 +199,24 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
         message_id=str(message.message_id),
         media_group=message.media_group_id,
         received_at=message.date,
+    )
+
+
+# What the bot's own membership becomes when an admin removes it, or a person blocks it.
+LEFT, BANNED = ChatMember.LEFT, ChatMember.BANNED
+
+
+def _taken_out(change: ChatMemberUpdated) -> Incoming | None:
+    """The bot removed from a group (or blocked in a private chat); None for other changes."""
+    chat = chat_ref(change.chat)
+    if chat is None or change.new_chat_member.status not in (LEFT, BANNED):
+        return None
+    return Incoming(
+        chat=chat,
+        sender=sender_of(change.from_user),
+        message_id=f"member-{int(change.date.timestamp())}",
+        received_at=change.date,
+        removed=True,
     )
 
 
