@@ -22,7 +22,6 @@ import io
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from bot.export_text import evidence_label, long_day, who
 from bot.photos import shrink_photo
 from handlers.sections import QUESTIONS
 from prompts import Translator
+from storage.export_data import photos_in
 from storage.media import MediaStore
 from storage.models import Section
 
@@ -60,16 +60,6 @@ def _thumbnail(path: Path) -> bytes | None:
     if shrink_photo(path, out, longest=THUMBNAIL_PX, at_least=THUMBNAIL_MIN_PX) is None:
         return None
     return out.getvalue()
-
-
-def _photos(export: dict[str, Any]) -> Iterator[str]:
-    """The media hashes of the export's photos that have a file, in the order they are drawn."""
-    for cluster in export["clusters"]:
-        for school in cluster["schools"]:
-            for entry in school["entries"]:
-                for item in entry["evidence"]:
-                    if item["kind"] == "photo" and item["file"]:
-                        yield item["sha256"]
 
 
 def _toc(document: Any, hint: str) -> None:
@@ -158,7 +148,7 @@ class _Writer:
         Pillow lets go of the GIL while it decodes and encodes, so the photos shrink on the
         pool's threads beside the drawing of the document.
         """
-        for digest in dict.fromkeys(_photos(export)):
+        for digest in dict.fromkeys(item["sha256"] for item in photos_in(export)):
             self.thumbnails[digest] = pool.submit(_thumbnail, self.media.path_for(digest))
 
     def day(self, moment: str | None) -> str:

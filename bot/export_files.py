@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.sections import QUESTIONS
+from storage.export_data import evidence_in
 from storage.media import MediaStore
 
 FORMATS = ("json", "csv")
@@ -48,13 +49,6 @@ CSV_COLUMNS = (
     "evidence",
     "transcripts",
 )
-
-
-def _evidence(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for cluster in export["clusters"]:
-        for school in cluster["schools"]:
-            for entry in school["entries"]:
-                yield from entry["evidence"]
 
 
 def _evidence_name(item: dict[str, Any]) -> str:
@@ -92,7 +86,7 @@ def _csv_rows(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def _write(export: dict[str, Any], fmt: str, media: MediaStore, destination: Path) -> int:
     files: dict[str, Path] = {}
     missing = 0
-    for item in _evidence(export):
+    for item in evidence_in(export):
         if item["file"] is None:
             continue
         path = media.path_for(item["sha256"])

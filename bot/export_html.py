@@ -42,6 +42,7 @@ from bot.export_text import evidence_label, long_day, who
 from bot.photos import shrink_photo
 from handlers.sections import QUESTIONS
 from prompts import Translator
+from storage.export_data import evidence_in
 from storage.media import MediaStore, make_private_dirs
 from storage.models import Section
 
@@ -177,19 +178,16 @@ class _Media:
 
     def put_all(self, export: dict[str, Any]) -> None:
         photos: list[tuple[str, Path]] = []
-        for cluster in export["clusters"]:
-            for school in cluster["schools"]:
-                for entry in school["entries"]:
-                    for item in entry["evidence"]:
-                        if item["file"] is None or item["sha256"] is None:
-                            continue
-                        source = self.store.path_for(item["sha256"])
-                        if not source.is_file():
-                            self.missing += 1
-                        elif item["kind"] == "photo":
-                            photos.append((item["file"], source))
-                        else:
-                            self.placed[item["file"]] = self._copy(item["file"], source)
+        for item in evidence_in(export):
+            if item["file"] is None or item["sha256"] is None:
+                continue
+            source = self.store.path_for(item["sha256"])
+            if not source.is_file():
+                self.missing += 1
+            elif item["kind"] == "photo":
+                photos.append((item["file"], source))
+            else:
+                self.placed[item["file"]] = self._copy(item["file"], source)
         # Pillow lets go of the interpreter while it decodes, resizes and encodes, so photos
         # shrink side by side; each thread holds one photo at a time.
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:

@@ -18,7 +18,7 @@ import asyncio
 import io
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from bot.export_html import write_html
 from bot.export_md import write_markdown
 from bot.photos import shrink_photo
 from prompts import Translator
-from storage.export_data import cluster_record, export_header
+from storage.export_data import cluster_record, export_header, photos_in
 from storage.masking import KINDS
 from storage.media import MediaStore
 from storage.models import AuditEvent, Cluster
@@ -127,15 +127,6 @@ async def _render(
     return await write_export(export, fmt=fmt, media=media, destination=destination)
 
 
-def _photos(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for cluster in export["clusters"]:
-        for school in cluster["schools"]:
-            for entry in school["entries"]:
-                for item in entry["evidence"]:
-                    if item["kind"] == "photo" and item["file"]:
-                        yield item
-
-
 def _reencoded(source: Path) -> bytes | None:
     out = io.BytesIO()
     found = shrink_photo(source, out, longest=PUBLIC_PHOTO_PX, at_least=PUBLIC_PHOTO_PX)
@@ -160,5 +151,5 @@ async def _public_photos(export: dict[str, Any], media: MediaStore, into: MediaS
                 return
             item["sha256"], item["size"] = await into.put(data), len(data)
 
-    await asyncio.gather(*(one(item) for item in _photos(export)))
+    await asyncio.gather(*(one(item) for item in photos_in(export)))
     return missing

@@ -17,6 +17,7 @@ the entries that may be published, shown as that module describes.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,19 @@ def export_header(*, now: datetime, scope: str, public: bool = False) -> dict[st
 def entries_in(export: dict[str, Any]) -> int:
     """How many entries an export holds."""
     return sum(len(s["entries"]) for c in export["clusters"] for s in c["schools"])
+
+
+def evidence_in(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every evidence item of every entry an export holds, in the order they are shown."""
+    for cluster in export["clusters"]:
+        for school in cluster["schools"]:
+            for entry in school["entries"]:
+                yield from entry["evidence"]
+
+
+def photos_in(export: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The export's photos that come with their file, in the order they are shown."""
+    return (item for item in evidence_in(export) if item["kind"] == "photo" and item["file"])
 
 
 async def cluster_record(
