@@ -38,6 +38,9 @@ class ChatRef:
     chat_id: str
     kind: ChatKind = ChatKind.PRIVATE
     title: str = ""
+    # A topic of a Telegram forum group, or a Matrix thread (its root event): replies and posts
+    # go there. Not part of `key`: a chat's conversations are the same in all its threads.
+    thread: str | None = None
 
     @property
     def key(self) -> str:
@@ -116,6 +119,8 @@ class Incoming:
     removed: bool = False
     # The channel shows choices as a numbered list (the console): a typed number may pick one.
     numbered: bool = False
+    # Not a message: the person deleted the message with this id (a Matrix redaction).
+    deleted_of: str | None = None
 
     @property
     def command(self) -> str | None:

@@ -213,6 +213,9 @@ class Identity(SQLModel, table=True):
     # The private chat where the bot last heard from this account: where notices go.
     private_chat_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
+    # The person blocked the bot (or left its direct chat): nothing unprompted is sent until
+    # they write again.
+    unreachable_since: datetime | None = _when()
 
 
 class Role(SQLModel, table=True):
@@ -296,6 +299,9 @@ class DiaryEntry(SQLModel, table=True):
     moderated_by: int | None = Field(default=None, foreign_key="people.id")
     moderated_at: datetime | None = _when()
     moderation_note: str = Field(default="", sa_type=Text)
+    # The platform ids of the messages that gave its answers ({message id: part}), so a message
+    # the person deletes on the platform (a Matrix redaction) can be taken out of it.
+    sources: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class PublicAuthor(SQLModel, table=True):
@@ -336,6 +342,8 @@ class EvidenceItem(SQLModel, table=True):
     transcript: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
     removed_at: datetime | None = _when()
+    # The platform id of the message that brought it (to follow the message's deletion).
+    source_message: str | None = Field(default=None, max_length=255, index=True)
 
 
 class ConsentRecord(SQLModel, table=True):
@@ -381,6 +389,8 @@ class HubChat(SQLModel, table=True):
     platform: str = Field(max_length=32)
     chat_id: str = Field(max_length=255)
     title: str = Field(default="", max_length=300)
+    # The forum topic (Telegram) or thread (Matrix) it was linked in: the bot posts there.
+    thread_id: str | None = Field(default=None, max_length=255)
     linked_by: int | None = Field(default=None, foreign_key="people.id")
     created_at: datetime = _created()
 
