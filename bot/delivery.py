@@ -33,7 +33,7 @@ from prompts import Translator
 from storage.calendar import calendar_of
 from storage.db import Database
 from storage.meetings import record_post
-from storage.models import Cluster, Reminder, ReminderStatus
+from storage.models import Cluster, HubChat, Reminder, ReminderStatus
 from storage.people import COORDINATOR_ROLES, SCHOOL_ROLES
 from storage.recipients import Recipients, recipients_of
 from storage.reminders import claim_due, finish_many, postpone
@@ -178,7 +178,7 @@ class Delivery:
         now: datetime,
     ) -> Decision:
         hub = known.hubs[int(row.payload["hub"])]
-        chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
+        chat = hub_chat(hub)
         if not digest_plan.weekly(cluster):
             return Decision(ReminderStatus.SKIPPED, "the weekly digest was turned off")
         replies, drawn = await digest_plan.write(
@@ -231,9 +231,11 @@ class Delivery:
             ids: list[str] = []
             # Each message of a row has a key of its own, so no re-send is taken for another.
             key = f"reminder:{row.key}" + (f":{n}" if n else "")
+            # Nobody asked for it there: a group hears it as a bot's notice (Matrix m.notice).
+            notice = reply.notice or chat.kind == ChatKind.GROUP
             try:
                 if channel is not None:
-                    ids = await channel.send(chat, replace(reply, key=key))
+                    ids = await channel.send(chat, replace(reply, key=key, notice=notice))
             except ChannelError as exc:
                 log.warning("reminder %d not delivered to one chat: %s", row.id, exc)
             posted.append(ids)
@@ -325,7 +327,7 @@ class Delivery:
         if row.kind == "digest":
             return Decision(ReminderStatus.SENT)  # written by `_digest`
         t = Translator(cluster.language or self.default_language)
-        chat = ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, title=hub.title)
+        chat = hub_chat(hub)
         sent = tuple((chat, reply) for reply in self._texts(row, t, cluster, known, chat))
         after = None
         if row.kind == "meeting_hub" and row.payload.get("event") == "announced":
@@ -373,3 +375,8 @@ class Delivery:
             for s in payload["schools"]
         ]
         return (Reply(t("reminders.behind", schools="\n".join(lines))),)
+
+
+def hub_chat(hub: HubChat) -> ChatRef:
+    """Where posts to a hub go: its group chat, in the forum topic or thread it was linked in."""
+    return ChatRef(hub.platform, hub.chat_id, ChatKind.GROUP, hub.title, hub.thread_id)

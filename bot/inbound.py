@@ -80,9 +80,12 @@ def cleaned(msg: Incoming) -> Incoming | None:
         return None
     sender = msg.sender
     chat = msg.chat
+    # A thread id that could not be stored is dropped: the answer then goes to the whole chat.
+    thread = chat.thread if chat.thread is not None and _fits(chat.thread) else None
+    title = clean_text(chat.title, TITLE_LIMIT)
     return replace(
         msg,
-        chat=ChatRef(chat.platform, chat.chat_id, chat.kind, clean_text(chat.title, TITLE_LIMIT)),
+        chat=ChatRef(chat.platform, chat.chat_id, chat.kind, title, thread),
         sender=Sender(
             sender.platform,
             sender.user_id,

@@ -64,6 +64,7 @@ async def link(ctx: Context) -> list[Reply]:
             chat_id=chat.chat_id,
             title=chat.title,
             person_id=ctx.person.id,  # type: ignore[arg-type]
+            thread=chat.thread,
         )
     except ClusterError as exc:
         return [say(ctx.t(HUB_REFUSALS.get(exc.code, f"join.{exc.code}")))]

@@ -67,7 +67,8 @@ async def hub_edits(ctx: Context, meeting: Meeting, cluster: Cluster) -> list[Re
     for post in posts:
         chat = ChatRef(post.platform, post.chat_id, ChatKind.GROUP)
         reply = hub_post(t, meeting, cluster, schools, counts, platform=post.platform)
-        edits.append(Reply(reply.text, buttons=reply.buttons, chat=chat, edit=post.message_id))
+        edit = Reply(reply.text, reply.buttons, chat, edit=post.message_id, notice=True)
+        edits.append(edit)  # the post went out as a notice (`bot.delivery`), and stays one
     return edits
 
 

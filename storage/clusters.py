@@ -281,11 +281,14 @@ async def link_hub(
     chat_id: str,
     title: str,
     person_id: int,
+    thread: str | None = None,
 ) -> Redeemed:
     """Link a group chat to the cluster a hub code belongs to.
 
+    `thread` is the forum topic (Matrix thread) the code was sent in: the hub's posts go there.
     Only a coordinator of that cluster may use the code, and a group that is already another
-    cluster's hub stays with it; relinking within the same cluster just renews the link.
+    cluster's hub stays with it; relinking within the same cluster just renews the link (and
+    moves the posts to the topic it was renewed in).
 
     Raises:
         ClusterError: code `unknown`, `expired`, `used_up`, `not_coordinator` or
@@ -306,6 +309,7 @@ async def link_hub(
     if hub is None:
         hub = HubChat(platform=platform, chat_id=chat_id, cluster_id=invite.cluster_id)
     hub.title = title[:300]
+    hub.thread_id = thread
     hub.linked_by = person_id
     session.add(hub)
     await audit(session, person_id=person_id, action="hub.linked", target=f"{platform}:{chat_id}")

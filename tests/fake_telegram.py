@@ -488,6 +488,9 @@ class FakeTelegram:
         }
         if params.get("caption"):
             message["caption"] = params["caption"]
+        if params.get("message_thread_id"):  # posted in a forum topic, as Telegram marks it
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         self.sent.append(message)

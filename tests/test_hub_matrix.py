@@ -134,3 +134,51 @@ async def test_kicking_the_bot_from_the_hub_unlinks_it_and_tells_the_other_coord
         assert "the hub chat of Demo Cluster" in notice.body
         async with bot.app.db.session() as session:
             assert (await session.exec(select(HubChat))).all() == []
+
+
+async def test_a_hub_linked_in_a_thread_is_answered_and_posted_to_in_it_as_notices(
+    synapse: Synapse,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    clock = Clock(NOW)
+    async with running(settings) as bot, teacher(synapse, tmp_path, "cora") as cora:
+        bot.app.dispatcher.clock = clock
+        codes = await codes_of(bot)
+        dm = await cora.room_with(settings.matrix_user_id, encrypted=True)
+        await become_member(cora, dm, codes["coordinator"])
+        await cora.say(dm, "/hubcode")
+        code = (await cora.until(dm, "/linkhub"))[-1].body.split("/linkhub", 1)[1].split()[0]
+        hub = await cora.room_with(
+            settings.matrix_user_id or "", encrypted=True, name="Demo hub", direct=False
+        )
+        root = await cora.say(hub, "Diary business goes in this thread")
+        in_thread = {
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": root},
+        }
+        await cora.send(
+            hub, {"msgtype": "m.text", "body": f"/linkhub {code}", "m.relates_to": in_thread}
+        )
+        linked = (await cora.until(hub, "Demo Cluster"))[-1]
+        assert linked.source["content"]["m.relates_to"]["rel_type"] == "m.thread"
+        assert linked.source["content"]["m.relates_to"]["event_id"] == root
+        async with bot.app.db.session() as session:
+            assert (await session.exec(select(HubChat))).one().thread_id == root
+
+        # Outside the thread, a command is answered outside it.
+        await cora.say(hub, "/help")
+        answer = (await cora.until(hub, "/digest"))[-1]
+        assert "m.relates_to" not in answer.source["content"]
+
+        # What the bot posts by itself goes into the thread, as a notice.
+        await cora.say(dm, "/meeting 20/01/2027 15:00 https://meet.example.org/north | focus")
+        await cora.until(dm, "Shall I announce")
+        await cora.say(dm, "1")
+        await cora.until(dm, "Scheduled for Wednesday, 20 January 2027, 15:00")
+        await restarted(bot.app, clock).tick()
+        post = (await cora.until(hub, "Coming 0"))[-1]
+        assert post.source["content"]["msgtype"] == "m.notice"
+        assert post.source["content"]["m.relates_to"]["event_id"] == root

@@ -136,3 +136,47 @@ async def test_removing_the_bot_from_the_hub_unlinks_it_and_tells_the_coordinato
                 await session.exec(select(AuditEvent).where(AuditEvent.action == "hub.removed"))
             ).one()
         assert audit.target.startswith("cluster:")
+
+
+async def test_a_hub_linked_in_a_forum_topic_is_answered_and_posted_to_in_topics(
+    settings: Settings,
+) -> None:
+    forum = {**group(3002, "Cluster forum"), "is_forum": True}
+    planning, chatter = (
+        {"message_thread_id": 7, "is_topic_message": True},
+        {
+            "message_thread_id": 9,
+            "is_topic_message": True,
+        },
+    )
+    clock = Clock(NOW)
+    async with FakeTelegram() as fake, telegram_bot(settings, fake) as bot:
+        bot.app.dispatcher.clock = clock
+        async with bot.app.db.session() as session:
+            demo = await create_demo(session, language="en", timezone="Europe/Lisbon")
+        await bot.chat.say(CORA, f"/start {demo.invites['coordinator']}")
+        await bot.chat.press(CORA, "I agree")
+        code = texts(await bot.chat.say(CORA, "/hubcode")).split("/linkhub ")[1].split()[0]
+
+        linked = await bot.chat.say(CORA, f"/linkhub {code}", chat=forum, **planning)
+        assert "now the hub of Demo Cluster" in texts(linked)
+        assert [m.get("message_thread_id") for m in linked] == [7]
+        async with bot.app.db.session() as session:
+            assert (await session.exec(select(HubChat))).one().thread_id == "7"
+
+        # A command in another topic is answered in that topic; one in General, in General.
+        said = await bot.chat.say(CORA, "/help", chat=forum, **chatter)
+        assert said and {m.get("message_thread_id") for m in said} == {9}
+        said = await bot.chat.say(CORA, "/help", chat=forum)
+        assert said and all("message_thread_id" not in m for m in said)
+
+        # What the bot posts by itself goes to the topic the hub was linked in.
+        await bot.chat.say(CORA, "/meeting 20/01/2027 15:00 Hillview library | focus")
+        await bot.chat.press(CORA, "Announce it")
+        await restarted(bot.app, clock).tick()
+        post, calendar_file = fake.sent_to(forum["id"])[-2:]
+        assert "Hillview library" in post["text"]
+        assert post["message_thread_id"] == calendar_file["message_thread_id"] == 7
+        # A button pressed under the post is answered in the same topic.
+        said = await bot.chat.press(CORA, "Coming", chat=forum)
+        assert all(m.get("message_thread_id") == 7 for m in said if m["chat"]["id"] == forum["id"])

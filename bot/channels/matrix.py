@@ -208,7 +208,8 @@ class MatrixChannel:
         room = self.client.rooms.get(chat.chat_id)
         if room is None:
             raise ChannelError(f"the bot is not in the Matrix room {chat.chat_id}")
-        return await self.outbox.send(room, reply, group=chat.kind == ChatKind.GROUP)
+        group = chat.kind == ChatKind.GROUP
+        return await self.outbox.send(room, reply, group=group, thread=chat.thread)
 
     async def working(self, chat: ChatRef) -> None:
         """Show the bot typing in the room for a few seconds (until its reply, in Element)."""

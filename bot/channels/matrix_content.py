@@ -51,6 +51,23 @@ def text_content(
     }
 
 
+def in_thread(content: dict[str, Any], root: str | None) -> dict[str, Any]:
+    """`content` posted in the thread of event `root` (as it is without one).
+
+    Clients that do not show threads see a reply to the thread's first message instead (the
+    fallback the thread relation carries).
+    """
+    if root is None:
+        return content
+    relation = {
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": root},
+    }
+    return {**content, "m.relates_to": relation}
+
+
 def edit_content(event_id: str, new: dict[str, Any]) -> dict[str, Any]:
     """An `m.replace` edit of the bot's message `event_id` to `new` (a `text_content`).
 

@@ -57,6 +57,7 @@ from bot.channels.matrix_content import (
     buttons_to_json,
     document_mime,
     edit_content,
+    in_thread,
     media_content,
     photo_mime,
     text_content,
@@ -137,12 +138,15 @@ class Outbox:
         self._all_known = offered is not None
         self._unsaved: set[str] = set()
 
-    async def send(self, room: MatrixRoom, reply: Reply, *, group: bool = False) -> list[str]:
+    async def send(
+        self, room: MatrixRoom, reply: Reply, *, group: bool = False, thread: str | None = None
+    ) -> list[str]:
         """Send the photo or document first (uploaded), then the text with its choices.
 
         Returns the ids of the events sent, in that order; for an edit, the edited event's id.
         A `notice` reply is an `m.notice` (clients do not notify it). In a `group` room choices
-        meant for a private chat are left out (numbers typed there would reach no one).
+        meant for a private chat are left out (numbers typed there would reach no one). With a
+        `thread` (its first event's id) every event goes into that thread.
 
         Raises:
             ChannelError: the homeserver refused, or could not be reached after the retries;
@@ -160,14 +164,22 @@ class Outbox:
             name = reply.filename or name
             transaction = transaction_id(key, room.room_id, PHOTO)
             posted.append(
-                await self._send_file(room, reply.photo, "m.image", name, mime, transaction)
+                await self._send_file(
+                    room, reply.photo, "m.image", name, mime, transaction, thread=thread
+                )
             )
         if reply.document is not None:
             name = reply.filename or "document"
             transaction = transaction_id(key, room.room_id, DOCUMENT)
             posted.append(
                 await self._send_file(
-                    room, reply.document, "m.file", name, document_mime(name), transaction
+                    room,
+                    reply.document,
+                    "m.file",
+                    name,
+                    document_mime(name),
+                    transaction,
+                    thread=thread,
                 )
             )
         if reply.buttons:
@@ -177,6 +189,7 @@ class Outbox:
             content = text_content(
                 reply.text, reply.buttons, numbered=not reply.expects_text, msgtype=msgtype
             )
+            content = in_thread(content, thread)
             posted.append(
                 await self._send_message(room, content, transaction_id(key, room.room_id, TEXT))
             )
@@ -314,6 +327,8 @@ class Outbox:
         filename: str,
         mime: str,
         transaction: str,
+        *,
+        thread: str | None = None,
     ) -> str:
         keys: dict[str, Any] = {}
 
@@ -337,4 +352,4 @@ class Outbox:
             url=uploaded.content_uri,  # type: ignore[attr-defined]
             file_keys=keys if room.encrypted else None,
         )
-        return await self._send_message(room, content, transaction)
+        return await self._send_message(room, in_thread(content, thread), transaction)

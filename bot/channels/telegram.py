@@ -207,6 +207,7 @@ class TelegramChannel:
     async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
         """Deliver a reply (in several messages if long), paced and retried.
 
+        In a forum group, posts go to the chat's topic (`ChatRef.thread`), General without one.
         Returns the ids of the messages posted, in order. A reply with `edit` set is one
         editMessageText instead, paced like a post (edits count against a group's limit too),
         and returns the edited message's id; an edit that changes nothing is no error.
@@ -220,8 +221,9 @@ class TelegramChannel:
             return await self._edit(chat, reply.edit, reply)
         ids: list[str] = []
         link = f"https://t.me/{self.bot.username}" if group else None
+        topic = int(chat.thread) if chat.thread and chat.thread.isdigit() else None
         for part in parts_of(reply, self.buttons, link=link):
-            call = partial(post, self.bot, int(chat.chat_id), part)
+            call = partial(post, self.bot, int(chat.chat_id), part, topic)
             try:
                 ids.append(await self.outbox.deliver(chat.chat_id, call, group=group))
             except TelegramError as exc:

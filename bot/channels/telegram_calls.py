@@ -28,15 +28,19 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 NOT_MODIFIED = "message is not modified"
 
 
-async def post(bot: RawBot, chat_id: int, part: Part) -> str:
+async def post(bot: RawBot, chat_id: int, part: Part, topic: int | None = None) -> str:
     """Make the one Bot API call that posts `part` (a text, a photo or a document).
 
-    Returns the posted message's id, as `Channel.send` hands it on (a text's without building
-    PTB's `Message`).
+    `topic` is the forum topic to post in. Returns the posted message's id, as `Channel.send`
+    hands it on (a text's without building PTB's `Message`).
     """
     if part.photo is not None:
         message = await bot.send_photo(
-            chat_id, part.photo, caption=part.text or None, reply_markup=part.markup
+            chat_id,
+            part.photo,
+            caption=part.text or None,
+            reply_markup=part.markup,
+            message_thread_id=topic,
         )
     elif part.document is not None:
         message = await bot.send_document(
@@ -45,9 +49,13 @@ async def post(bot: RawBot, chat_id: int, part: Part) -> str:
             caption=part.text or None,
             filename=part.filename,
             reply_markup=part.markup,
+            message_thread_id=topic,
         )
     else:
-        return str(await bot.send_text(chat_id, part.text, markup=part.markup, preview=NO_PREVIEW))
+        text = part.text
+        return str(
+            await bot.send_text(chat_id, text, markup=part.markup, preview=NO_PREVIEW, topic=topic)
+        )
     return str(message.message_id)
 
 

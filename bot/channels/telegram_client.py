@@ -197,11 +197,18 @@ class RawBot(Bot):
         return result
 
     async def send_text(
-        self, chat_id: int, text: str, *, markup: TelegramObject | None, preview: TelegramObject
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        markup: TelegramObject | None,
+        preview: TelegramObject,
+        topic: int | None = None,
     ) -> int:
         """Send plain text as `send_message` does, without building the `Message` answered.
 
-        Returns the posted message's `message_id`, read straight from the answer's JSON.
+        `topic` is the forum topic to post in (`message_thread_id`). Returns the posted
+        message's `message_id`, read straight from the answer's JSON.
 
         Raises:
             TelegramError: as `send_message` does, or when the answer carries no message id.
@@ -209,6 +216,8 @@ class RawBot(Bot):
         data: JSON = {"chat_id": chat_id, "text": text, "link_preview_options": preview}
         if markup is not None:
             data["reply_markup"] = markup
+        if topic is not None:
+            data["message_thread_id"] = topic
         result = await self._post("sendMessage", data)
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
             raise TelegramError("sendMessage answered without a message_id")

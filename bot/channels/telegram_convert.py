@@ -5,7 +5,8 @@ audio, video, video notes and documents become attachments; stickers, GIFs, poll
 contacts and the like become `UNSUPPORTED` attachments named after what they are, so the
 handlers can refuse them in the user's language. A group upgraded to a supergroup gets a new
 chat id; the service message saying so in the new supergroup becomes an `Incoming` whose
-`moved_from` is the old id.
+`moved_from` is the old id. A message in a topic of a forum group carries the topic
+(`ChatRef.thread`), so the answer goes back to that topic rather than to General.
 
 Outgoing: a `Reply` becomes a list of `Part`s, each one Bot API call. Text is sent as plain text
 (no `parse_mode`): nothing the bot says uses markup, so user content quoted back (answers,
@@ -101,15 +102,28 @@ class ButtonData:
         return self._long.get(data, data)
 
 
-def chat_ref(chat: Chat) -> ChatRef | None:
-    """The neutral chat for a Telegram chat; None for channels, which the bot does not serve."""
+def chat_ref(chat: Chat, thread: int | None = None) -> ChatRef | None:
+    """The neutral chat for a Telegram chat; None for channels, which the bot does not serve.
+
+    `thread` is the forum topic a message was in, if any.
+    """
     if chat.type == Chat.PRIVATE:
         kind = ChatKind.PRIVATE
     elif chat.type in (Chat.GROUP, Chat.SUPERGROUP):
         kind = ChatKind.GROUP
     else:
         return None
-    return ChatRef(PLATFORM, str(chat.id), kind, title=chat.title or chat.full_name or "")
+    title = chat.title or chat.full_name or ""
+    return ChatRef(PLATFORM, str(chat.id), kind, title, None if thread is None else str(thread))
+
+
+def chat_of(message: Message) -> ChatRef | None:
+    """The chat a message was posted in, with its forum topic.
+
+    Only a topic message's `message_thread_id` names a topic: in a group without topics it is
+    the thread of replies a message belongs to, and posting "into" it would fail.
+    """
+    return chat_ref(message.chat, message.message_thread_id if message.is_topic_message else None)
 
 
 def sender_of(user: User) -> Sender:
@@ -164,7 +178,9 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
     if query is not None:
         if query.message is None or query.data is None:
             return None  # inline-mode or game buttons: not ours
-        chat = chat_ref(query.message.chat)
+        # A message too old for Telegram to show in full (`InaccessibleMessage`) has no topic.
+        message = query.message
+        chat = chat_of(message) if isinstance(message, Message) else chat_ref(message.chat)
         if chat is None:
             return None
         return Incoming(
@@ -184,7 +200,7 @@ def to_incoming(update: Update, *, username: str, buttons: ButtonData) -> Incomi
         return _anonymous(message, username)
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
-    chat = chat_ref(message.chat)
+    chat = chat_of(message)
     text = message.text or ""
     if text.startswith(f"/start {DEEP}"):  # a deep link to a command (see `keyboard`)
         text = "/" + text.removeprefix(f"/start {DEEP}")
@@ -248,7 +264,7 @@ def _edited(message: Message, username: str) -> Incoming | None:
 
 def _said(message: Message, text: str, **marks: Any) -> Incoming | None:
     """A message of text only (no files), with the marks saying what kind it is."""
-    chat = chat_ref(message.chat)
+    chat = chat_of(message)
     if chat is None or message.from_user is None:
         return None
     return Incoming(
