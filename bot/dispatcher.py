@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
 from storage.models import Cluster
+from storage.people import mark_unreachable
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,18 @@ class Dispatcher:
         try:
             if msg.anonymous:
                 return await self._anonymous(msg)
-            if msg.removed:  # nobody's message: nothing is kept of who did it
+            if msg.removed:
                 async with self.db.session() as session:
+                    if msg.chat.kind == ChatKind.PRIVATE:  # the person blocked the bot
+                        sender = msg.sender
+                        await mark_unreachable(
+                            session,
+                            platform=sender.platform,
+                            external_id=sender.user_id,
+                            now=self.clock(),
+                        )
+                        return []
+                    # Nobody's message: nothing is kept of who took the bot out of the group.
                     return await taken_out(
                         session, chat=msg.chat, default_language=self.settings.default_language
                     )

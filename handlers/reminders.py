@@ -1,8 +1,9 @@
 """/reminders: what is coming for me, and pausing, stopping or restarting my reminders.
 
 Separate from consent: someone who consents may still want a quiet month. Coordinators also
-see what was sent lately in their cluster, to whom, and what is planned next. The flow is a
-table of steps (one step here: the menu and its choices).
+see what was sent lately in their cluster, to whom, what is planned next, and who cannot be
+reached (blocked the bot). The flow is a table of steps (one step here: the menu and its
+choices).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from handlers.dates import say_day
 from handlers.steps import Step, run_step
 from storage.calendar import calendar_of
 from storage.models import Person, Reminder, ReminderStatus
-from storage.people import audit
+from storage.people import audit, unreachable_in
 from storage.reminders import listed
 
 FLOW = "reminders"
@@ -92,6 +93,13 @@ async def _cluster_log(ctx: Context, cluster_id: int, name: str) -> str:
     parts += [line(row, row.sent_at or row.due_at) for row in sent] or [ctx.t("reminders.none")]
     parts.append(ctx.t("reminders.planned_header"))
     parts += [line(row, row.due_at) for row in reversed(planned)] or [ctx.t("reminders.none")]
+    unreachable = await unreachable_in(ctx.session, cluster_id=cluster_id)
+    if unreachable:
+        parts.append(ctx.t("reminders.unreachable_header"))
+    for person in unreachable:
+        name = person.name or ctx.t("privacy.pseudonym", code=person.pseudonym)
+        day = say_day(person.since.date(), ctx.t.language)
+        parts.append(ctx.t("reminders.unreachable_line", name=name, day=day))
     return "\n".join(parts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -196,13 +197,18 @@ class Contact:
 
 
 async def contacts(session: AsyncSession, *, person_ids: list[int]) -> list[Contact]:
-    """The private chats of these people (every platform they have written to the bot from)."""
+    """The private chats of these people (every platform they have written to the bot from).
+
+    A chat where the person blocked the bot is left out until they write again: the one place
+    that keeps reminders and notices from going where they cannot arrive.
+    """
     rows = await session.exec(
         select(Identity, Person)
         .join(Person, col(Person.id) == Identity.person_id)
         .where(
             col(Identity.person_id).in_(person_ids),
             col(Identity.private_chat_id).is_not(None),
+            col(Identity.unreachable_since).is_(None),
             col(Person.deleted_at).is_(None),
         )
     )
@@ -236,3 +242,58 @@ async def names_of(session: AsyncSession, *, person_ids: list[int]) -> dict[int,
         )
     )
     return {person_id: name for person_id, name in rows.all() if person_id is not None}
+
+
+async def mark_unreachable(
+    session: AsyncSession, *, platform: str, external_id: str, now: datetime
+) -> bool:
+    """Note that this account blocked the bot (or left its direct chat); False if unknown.
+
+    Nobody is created for an account the bot never heard from. Writing again clears the mark
+    (`storage.arrival.arrive`).
+    """
+    identity = (
+        await session.exec(
+            select(Identity).where(
+                Identity.platform == platform, Identity.external_id == external_id
+            )
+        )
+    ).first()
+    if identity is None:
+        return False
+    if identity.unreachable_since is None:
+        identity.unreachable_since = now
+        session.add(identity)
+    return True
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A member of a cluster the bot cannot write to privately, and since when."""
+
+    person_id: int
+    name: str
+    pseudonym: str
+    since: datetime
+
+
+async def unreachable_in(session: AsyncSession, *, cluster_id: int) -> list[Unreachable]:
+    """The cluster's members who blocked the bot on a platform, oldest block first."""
+    members = select(Role.person_id).where(
+        Role.cluster_id == cluster_id, col(Role.revoked_at).is_(None)
+    )
+    rows = await session.exec(
+        select(Person, func.min(Identity.unreachable_since))
+        .join(Identity, col(Identity.person_id) == Person.id)
+        .where(
+            col(Person.id).in_(members),
+            col(Person.deleted_at).is_(None),
+            col(Identity.unreachable_since).is_not(None),
+        )
+        .group_by(col(Person.id))
+        .order_by(func.min(Identity.unreachable_since))
+    )
+    return [
+        Unreachable(person.id, person.display_name, person.pseudonym, since)  # type: ignore[arg-type]
+        for person, since in rows.all()
+    ]

@@ -20,6 +20,7 @@ from sqlmodel import select
 from bot.demo import create_demo
 from bot.settings import Settings
 from storage.models import AuditEvent, HubChat, Person
+from storage.people import contacts
 from tests.fake_telegram import FakeTelegram, User, group
 from tests.telegram_driver import RunningBot, labels, telegram_bot, texts
 from tests.test_meetings import NOW, Clock, restarted
@@ -180,3 +181,41 @@ async def test_a_hub_linked_in_a_forum_topic_is_answered_and_posted_to_in_topics
         # A button pressed under the post is answered in the same topic.
         said = await bot.chat.press(CORA, "Coming", chat=forum)
         assert all(m.get("message_thread_id") == 7 for m in said if m["chat"]["id"] == forum["id"])
+
+
+async def test_a_person_who_blocks_the_bot_is_skipped_and_shown_until_they_write_again(
+    settings: Settings,
+) -> None:
+    async with hub_linked(settings, Clock(NOW)) as (fake, bot):
+        me = {"id": 999, "is_bot": True, "first_name": "Diary"}
+        blocked = {
+            "my_chat_member": {
+                "chat": ANA.chat,
+                "from": ANA.as_json(),
+                "date": 1_800_000_000,
+                "old_chat_member": {"user": me, "status": "member"},
+                "new_chat_member": {"user": me, "status": "kicked", "until_date": 0},
+            }
+        }
+        assert await bot.chat.update(ANA.id, blocked) == []
+        async with bot.app.db.session() as session:
+            ana = (await session.exec(select(Person).where(Person.display_name == "Ana"))).one()
+            assert ana.id is not None
+            assert await contacts(session, person_ids=[ana.id]) == []
+        overview = texts(await bot.chat.say(CORA, "/reminders"))
+        assert "Not reachable: they blocked me" in overview
+        assert "• Ana, since" in overview
+
+        # Someone the bot never heard from blocking it leaves no trace.
+        stranger = {**blocked["my_chat_member"], "chat": BOB.chat, "from": BOB.as_json()}
+        await bot.chat.update(BOB.id, {"my_chat_member": stranger})
+        async with bot.app.db.session() as session:
+            assert len((await session.exec(select(Person))).all()) == 2
+
+        await bot.chat.say(ANA, "/help")  # unblocked, and writing again
+        async with bot.app.db.session() as session:
+            assert [c.chat_id for c in await contacts(session, person_ids=[ana.id])] == [
+                str(ANA.id)
+            ]
+        await bot.chat.press(CORA, "Leave as it is")
+        assert "Not reachable" not in texts(await bot.chat.say(CORA, "/reminders"))

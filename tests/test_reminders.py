@@ -21,7 +21,7 @@ from storage.calendar import add_holiday, add_term
 from storage.models import DiaryEntry, EntryStatus, Reminder, ReminderStatus, School
 from storage.reminders import LEASE, claim_due
 from tests.builders import RHYTHM_START, demo_codes, member, person_id, set_rhythm
-from tests.helpers import Harness
+from tests.helpers import Harness, text_of
 
 # The demo cluster's first mentee school, where the contributor and lead invites lead.
 SCHOOL = "Hillview Primary"
@@ -271,3 +271,29 @@ async def test_window_missed_while_down_is_expired_not_sent(harness: Harness) ->
         (POINTS[1].isoformat(), ReminderStatus.SENT),
     }
     assert sorted(_sent_since(harness, mark)) == ["dm-ana", "dm-rui"]
+
+
+async def test_someone_who_blocked_the_bot_is_skipped_and_shown_to_coordinators(
+    harness: Harness,
+) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await member(harness, "rui", codes["school_lead"])
+    await member(harness, "cora", codes["coordinator"], "Português")
+    await set_rhythm(harness.app.db, timezone="Europe/Lisbon", nudge_days=365, term=True)
+    assert await harness.send("ana", removed=True) == []  # ana blocked the bot
+    clock = Clock(datetime(2026, 10, 16, 8, tzinfo=UTC))
+    mark = len(harness.channel.sent)
+    await _scheduler(harness, clock).tick()
+    assert sorted(_sent_since(harness, mark)) == ["dm-rui"]
+    async with harness.app.db.session() as session:
+        skipped = (
+            await session.exec(
+                select(Reminder).where(Reminder.person_id == await person_id(harness, "ana"))
+            )
+        ).one()
+    assert (skipped.status, skipped.outcome) == (ReminderStatus.SKIPPED, "no private chat")
+
+    overview = text_of(await harness.say("cora", "/reminders"))
+    assert "Sem contacto: bloquearam-me" in overview
+    assert "• Ana, desde" in overview
