@@ -111,6 +111,16 @@ QUERIES: list[tuple[str, str, Call]] = [
         lambda s, n: diary.evidence_of(s, entry_id=n.entry_with_evidence),
     ),
     ("diary.delete_entry", "/mine, /privacy", _delete_entry),
+    (
+        "diary.entry_with_source",
+        "a deleted message",
+        lambda s, n: diary.entry_with_source(s, author_id=n.busiest_author, message_id="$gone"),
+    ),
+    (
+        "diary.evidence_from",
+        "a deleted message",
+        lambda s, n: diary.evidence_from(s, author_id=n.busiest_author, message_id="$gone"),
+    ),
     ("diary.focus_history", "/focus", lambda s, n: diary.focus_history(s, school_id=n.school_id)),
     (
         "diary.confirmed_focus",

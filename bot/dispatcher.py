@@ -30,7 +30,7 @@ from storage.db import Database
 from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
 from storage.models import Cluster
-from storage.people import mark_unreachable
+from storage.people import is_known, mark_unreachable
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class Dispatcher:
                             session,
                             platform=sender.platform,
                             external_id=sender.user_id,
+                            chat_id=msg.chat.chat_id,
                             now=self.clock(),
                         )
                         return []
@@ -132,6 +133,10 @@ class Dispatcher:
                         session, chat=msg.chat, default_language=self.settings.default_language
                     )
             async with self.db.session() as session:
+                if msg.deleted_of is not None and not await is_known(
+                    session, platform=msg.sender.platform, external_id=msg.sender.user_id
+                ):
+                    return []  # nothing of a stranger's is kept, so nothing to take out
                 arrival = await arrive(
                     session,
                     platform=msg.sender.platform,

@@ -78,6 +78,8 @@ def cleaned(msg: Incoming) -> Incoming | None:
     moved_from = msg.moved_from
     if moved_from is not None and not _fits(moved_from):
         return None
+    if msg.deleted_of is not None and not _fits(msg.deleted_of):
+        return None  # no message the bot kept has an id like that: nothing to take out
     sender = msg.sender
     chat = msg.chat
     # A thread id that could not be stored is dropped: the answer then goes to the whole chat.

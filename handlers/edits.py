@@ -6,49 +6,46 @@ saved answer becomes the edited text, and the bot says so; the walk-through stay
 An edit of anything else (an answer of an entry already added, a command, a message from
 before) changes nothing, and the reply says that `/mine` is the way to change the diary. Edits
 in group chats are not the diary's and get no answer.
+
+Which message gave which answer is the entry's own record (`DiaryEntry.sources`, written by
+`remember`), which a deleted message follows too (`handlers.deletions`).
 """
 
 from __future__ import annotations
 
 from bot.messages import ChatKind, Reply
 from handlers.context import Context, say
-from storage.diary import touch
+from storage.diary import note_source, touch
 from storage.models import DiaryEntry, EntryStatus
 
 # The entry walk-through's flow (`handlers.entry` takes its name from here).
 FLOW = "entry"
-# In the entry flow's data: which message gave which answer ({message id: [entry id, part]}).
-ANSWERS = "_answers"
-# The answers remembered: a section has at most five questions and a reflection.
-KEEP = 12
 REFLECTION = "reflection"
 
 
 def remember(ctx: Context, entry: DiaryEntry, part: str) -> None:
     """Note that the current message gave `part` (a question's key, or the reflection)."""
-    if not ctx.msg.message_id:
-        return
-    answers = dict(ctx.data.get(ANSWERS, {}))
-    answers[ctx.msg.message_id] = [entry.id, part]
-    ctx.update(**{ANSWERS: dict(list(answers.items())[-KEEP:])})
+    note_source(entry, ctx.msg.message_id, part)
+
+
+async def _being_written(ctx: Context) -> DiaryEntry | None:
+    """The person's draft of the walk-through they are in, if they are in one."""
+    entry_id = ctx.data.get("entry_id") if ctx.state.flow == FLOW else None
+    entry = await ctx.session.get(DiaryEntry, entry_id) if entry_id else None
+    if entry is None or entry.status != EntryStatus.DRAFT or entry.author_id != ctx.person.id:
+        return None
+    return entry
 
 
 async def edited(ctx: Context) -> list[Reply]:
     """Apply the edit to the answer it gave, or say where changes are made."""
     if ctx.msg.chat.kind == ChatKind.GROUP:
         return []
-    found = ctx.data.get(ANSWERS, {}).get(ctx.msg.edit_of) if ctx.state.flow == FLOW else None
-    entry = await ctx.session.get(DiaryEntry, found[0]) if found else None
+    entry = await _being_written(ctx)
+    part = (entry.sources or {}).get(ctx.msg.edit_of or "") if entry is not None else None
     text = ctx.msg.text.strip()
-    if (
-        found is None
-        or entry is None
-        or entry.status != EntryStatus.DRAFT
-        or entry.author_id != ctx.person.id
-        or not text
-    ):
+    if entry is None or part is None or not text:
         return [say(ctx.t("edits.elsewhere"))]
-    part = found[1]
     if part == REFLECTION:
         entry.reflection = text
         label = ctx.t("export.column_reflection")

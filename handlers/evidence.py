@@ -5,7 +5,8 @@ the client declared: every picture, sent as a photo or as a file, is stored with
 (`handlers.images`, which also refuses pictures with too many pixels before decoding them);
 voice, audio and video must be audio or video; a document must be of a type in
 `allowed_document_types`. Voice and audio get their duration recorded. A refused file gets a
-clear reply and changes nothing already saved.
+clear reply and changes nothing already saved. Each item keeps the platform id of the message
+that brought it, so deleting that message takes the item out again (`handlers.deletions`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ async def store_attachment(ctx: Context, entry: DiaryEntry, attachment: Attachme
         filename=attachment.filename,
         caption=(attachment.caption or "")[: ctx.settings.max_text_chars],
         duration_s=duration,
+        source_message=ctx.msg.message_id or None,
     )
     ctx.session.add(item)
     return item
@@ -152,7 +154,13 @@ async def store_attachment(ctx: Context, entry: DiaryEntry, attachment: Attachme
 
 def add_link(ctx: Context, entry: DiaryEntry, url: str) -> EvidenceItem:
     """Keep a link as evidence on `entry`."""
-    item = EvidenceItem(entry_id=entry.id, kind="link", url=url, mime="text/uri-list")  # type: ignore[arg-type]
+    item = EvidenceItem(
+        entry_id=entry.id,  # type: ignore[arg-type]
+        kind="link",
+        url=url,
+        mime="text/uri-list",
+        source_message=ctx.msg.message_id or None,
+    )
     ctx.session.add(item)
     return item
 

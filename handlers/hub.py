@@ -1,8 +1,8 @@
 """Hub chats: a coordinator gets a code, then links a group chat to the cluster with it.
 
 Only linked groups ever receive posts from the bot (digests, meeting reminders). When the
-platform gives a linked group a new id (Telegram upgrading a group to a supergroup), the link
-follows it.
+platform gives a linked group a new id (Telegram upgrading a group to a supergroup, a Matrix room
+upgrade), the link follows it; a private chat given a new id keeps its conversation.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from storage.clusters import (
     move_hub,
     unlink_hub,
 )
+from storage.conversations import take_conversation
 from storage.models import Cluster, InvitePurpose
 from storage.people import COORDINATOR_ROLES, holders_of
 
@@ -93,9 +94,15 @@ async def taken_out(session: AsyncSession, *, chat: ChatRef, default_language: s
 
 
 async def moved(ctx: Context) -> list[Reply]:
-    """A group chat now has a new id: a hub link to its old id moves with it, silently."""
+    """A chat now has a new id: a hub link to its old id moves with it, silently.
+
+    A private chat's conversation goes on in the new one instead (`conversation_moved`).
+    """
     chat = ctx.msg.chat
     assert ctx.msg.moved_from is not None
+    if chat.kind == ChatKind.PRIVATE:
+        await conversation_moved(ctx, ChatRef(chat.platform, ctx.msg.moved_from).key)
+        return []
     await move_hub(
         ctx.session,
         platform=chat.platform,
@@ -103,3 +110,16 @@ async def moved(ctx: Context) -> list[Reply]:
         new_chat_id=chat.chat_id,
     )
     return []
+
+
+async def conversation_moved(ctx: Context, old_key: str) -> None:
+    """Continue the person's conversation of the chat `old_key` in this private chat.
+
+    As when a Matrix direct chat is upgraded to a new room: the step and draft go on here, and
+    the routing asks the open question again, in the new room.
+    """
+    assert ctx.identity.id is not None
+    old = await take_conversation(ctx.session, identity_id=ctx.identity.id, chat_key=old_key)
+    if old is not None:
+        ctx.state.rev = old.rev  # buttons of the old chat stay stale after `resume`
+        ctx.resume(old.flow, old.step, old.data)

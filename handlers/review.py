@@ -11,7 +11,15 @@ from handlers.context import Context, confirm, say
 from handlers.evidence import link_in, take_evidence
 from handlers.render import render_entry, snippet, visibility_question
 from handlers.sections import QUESTIONS
-from storage.diary import count_entries, delete_entry, entries_of, evidence_of, own_entry, touch
+from storage.diary import (
+    count_entries,
+    delete_entry,
+    entries_of,
+    evidence_of,
+    note_source,
+    own_entry,
+    touch,
+)
 from storage.models import DiaryEntry, EvidenceItem, Visibility
 from storage.people import audit
 
@@ -180,6 +188,9 @@ async def _save_text(ctx: Context, entry: DiaryEntry) -> list[Reply]:
         entry.reflection = text
     elif part in QUESTIONS[entry.section]:
         entry.activity = {**entry.activity, part: text}
+    if part in (REFLECTION, *QUESTIONS[entry.section]):
+        # The text now comes from this message: deleting the one it replaced takes nothing out.
+        note_source(entry, ctx.msg.message_id, part)
     await _changed(ctx, entry, "entry.edited", part=part)
     ctx.goto(FLOW, "entry")
     return [say(ctx.t("review.saved")), *await ask(ctx)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import (
     calendar,
+    deletions,
     digest,
     edits,
     entry,
@@ -73,6 +74,7 @@ def build_table() -> Table:
         fallback=onboarding.fallback,
         reaction=rsvp.reaction,
         edit=edits.edited,
+        delete=deletions.deleted,
         reconsent=onboarding.reconsent,
     )
 

@@ -59,6 +59,8 @@ class Table:
     reaction: Handler | None = None
     # A message edited after it was sent.
     edit: Handler | None = None
+    # A message the person deleted (`Incoming.deleted_of`).
+    delete: Handler | None = None
     # Asked instead, in a private chat, when the person agreed to an earlier version of the
     # consent text and their message needs consent; it keeps their place to come back to.
     reconsent: Handler | None = None
@@ -133,9 +135,6 @@ def _contributes(table: Table, ctx: Context) -> bool:
 
 async def route(table: Table, ctx: Context) -> list[Reply]:
     """Find the handler for the message in `ctx`, run it, and stamp the buttons it offers."""
-    if ctx.msg.moved_from is not None:
-        # Not something a person said: the platform telling us a group chat changed its id.
-        return await hub.moved(ctx)
     if ctx.msg.unreadable:
         # Nothing of it reached us; the current step stays as it was.
         private = ctx.msg.chat.kind == ChatKind.PRIVATE
@@ -143,7 +142,7 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
     if ctx.msg.reaction is not None:
         # Not a message: nothing of the conversation's state or offered choices applies.
         return await table.reaction(ctx) if table.reaction is not None else []
-    if ctx.msg.edit_of is None:  # an edit is what the message now says, never a choice
+    if ctx.msg.edit_of is None and ctx.msg.deleted_of is None:  # neither is ever a choice
         ctx.msg = _as_button_press(ctx.msg, ctx.state.data.get(OFFERED, {}))
     msg = ctx.msg
     if msg.button is not None and msg.button.startswith("/"):
@@ -151,7 +150,13 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
 
     replies: list[Reply]
     limit = ctx.settings.max_text_chars
-    if len(msg.text) > limit and (msg.chat.kind == ChatKind.PRIVATE or msg.command):
+    if msg.moved_from is not None:
+        # Not something a person said: the platform telling us a chat changed its id.
+        replies = await hub.moved(ctx)
+    elif msg.deleted_of is not None:
+        # Not a message: no step moves on, and taking something out needs no consent.
+        replies = await table.delete(ctx) if table.delete is not None else []
+    elif len(msg.text) > limit and (msg.chat.kind == ChatKind.PRIVATE or msg.command):
         # Refused whole, before any handler sees it: the draft stays as it was.
         replies = [say(ctx.t("errors.too_long", length=len(msg.text), limit=limit))]
     elif (
@@ -196,7 +201,8 @@ async def route(table: Table, ctx: Context) -> list[Reply]:
         replies += await table.flows[ctx.state.flow].ask(ctx)
     replies = stamp(replies, ctx.state.rev)
     offered = _offered_map(replies)
-    # An edit's note offers nothing, and the choices on screen stay open.
-    if offered or (OFFERED in ctx.state.data and msg.edit_of is None):
+    # An edit's or a deletion's note offers nothing, and the choices on screen stay open.
+    noted = msg.edit_of is not None or msg.deleted_of is not None
+    if offered or (OFFERED in ctx.state.data and not noted):
         ctx.update(**{OFFERED: offered})
     return replies

@@ -107,6 +107,65 @@ async def evidence_of(session: AsyncSession, *, entry_id: int) -> list[EvidenceI
     return list(rows.all())
 
 
+def note_source(entry: DiaryEntry, message_id: str, part: str) -> None:
+    """Record that the platform message `message_id` gave `part` of the entry.
+
+    `part` is a question's key or "reflection". A part has one source, the message that gave
+    its current text: the one it replaces is forgotten (and with an empty `message_id`, as from
+    a channel without ids, the part has none), so an entry's sources stay as few as its parts.
+    """
+    sources = {message: was for message, was in (entry.sources or {}).items() if was != part}
+    if message_id:
+        sources[message_id] = part
+    entry.sources = sources or None  # a new dict, so the JSON column is seen to change
+
+
+def drop_source(entry: DiaryEntry, message_id: str) -> str | None:
+    """Forget `message_id` as a source of the entry; the part it gave, or None."""
+    sources = dict(entry.sources or {})
+    part = sources.pop(message_id, None)
+    if part is not None:
+        entry.sources = sources or None
+    return part
+
+
+async def entry_with_source(
+    session: AsyncSession, *, author_id: int, message_id: str
+) -> DiaryEntry | None:
+    """The person's draft or submitted entry one of whose parts came from `message_id`.
+
+    Only the person's own entries are read (through the `(author_id, status, ...)` index), and
+    of those only their ids and sources until one matches: a person has tens of entries, not
+    thousands, and the key is matched here rather than by each database's own JSON functions.
+    """
+    rows = await session.exec(
+        select(DiaryEntry.id, DiaryEntry.sources).where(
+            DiaryEntry.author_id == author_id,
+            col(DiaryEntry.status).in_([EntryStatus.DRAFT, EntryStatus.SUBMITTED]),
+        )
+    )
+    found = next((entry_id for entry_id, sources in rows if message_id in (sources or {})), None)
+    return await session.get(DiaryEntry, found) if found is not None else None
+
+
+async def evidence_from(
+    session: AsyncSession, *, author_id: int, message_id: str
+) -> list[tuple[EvidenceItem, DiaryEntry]]:
+    """The evidence `message_id` brought to the person's own live entries, not removed yet."""
+    rows = await session.exec(
+        select(EvidenceItem, DiaryEntry)
+        .join(DiaryEntry, col(DiaryEntry.id) == EvidenceItem.entry_id)
+        .where(
+            EvidenceItem.source_message == message_id,
+            col(EvidenceItem.removed_at).is_(None),
+            DiaryEntry.author_id == author_id,
+            DiaryEntry.status != EntryStatus.DELETED,
+        )
+        .order_by(col(EvidenceItem.id))
+    )
+    return list(rows.all())
+
+
 def touch(entry: DiaryEntry, now: datetime | None = None) -> None:
     """Mark an entry as changed now."""
     entry.updated_at = now or utcnow()

@@ -2,9 +2,10 @@
 
 A person who has not consented to the current consent text (or has withdrawn) may still read
 their own entries and take things back: delete an entry, remove evidence, narrow an entry to
-cluster-only. Anything else that would add to or change the diary (a new entry or evidence
-item, edited text, a wider visibility, a focus proposal or decision) is refused with
-`ConsentRequired` before it reaches the database. Checking at the flush rather than in each
+cluster-only, take an answer out (as when they delete the message that gave it). Anything else
+that would add to or change the diary (a new entry or evidence item, edited text, a wider
+visibility, a focus proposal or decision) is refused with `ConsentRequired` before it reaches
+the database. Checking at the flush rather than in each
 command means a step added to any flow later is covered without remembering to ask.
 Bulk statements do not pass the flush, and only those that take things away use them: erasure,
 keeping entries without a name, retention.
@@ -30,6 +31,7 @@ from storage.models import (
     SchoolFocus,
     Visibility,
 )
+from storage.moderation import Moderation
 
 ACTOR = "diary_actor"
 
@@ -60,24 +62,49 @@ def consents(session: AsyncSession) -> bool:
     return actor is None or actor.consented
 
 
-def _changed(obj: Any) -> dict[str, Any]:
-    """The attributes changed on a loaded object, with their new values."""
+# The value before a change when it was never loaded: nothing can be shown to shrink from it.
+_UNKNOWN = object()
+# A value that is allowed to shrink: it may lose items or become empty, never gain or change.
+_SHRINKS = object()
+
+
+def _changed(obj: Any) -> dict[str, tuple[Any, Any]]:
+    """The attributes changed on a loaded object: (value before, value now) by name."""
     state = inspect(obj)
     changed = {}
     for attr in state.attrs:
         history = attr.history
         if history.has_changes():
-            changed[attr.key] = attr.value
+            before = history.deleted[0] if history.deleted else _UNKNOWN
+            changed[attr.key] = (before, attr.value)
     return changed
 
 
-# Changes that only take something back: what may be written without consent.
+def _shrank(before: Any, now: Any) -> bool:
+    """Whether `now` only leaves out some of `before` (dict items, or all of a text)."""
+    if before is _UNKNOWN:
+        return False
+    if not now:
+        return True
+    if isinstance(before, dict) and isinstance(now, dict):
+        return all(key in before and before[key] == value for key, value in now.items())
+    return False
+
+
+# Changes that only take something back: what may be written without consent. The answers and
+# their sources may shrink: an answer is taken out when its message is deleted on the platform.
+# Taking from a public entry sends it back to its moderator (`storage.moderation`), which only
+# keeps it from the public until then, or, narrowed to the cluster, out of moderation.
 _RETRACTIONS: dict[type, dict[str, Any]] = {
     DiaryEntry: {
         "status": {EntryStatus.DELETED},
         "visibility": {Visibility.CLUSTER},
+        "moderation": {Moderation.PENDING, Moderation.NONE},
         "deleted_at": None,
         "updated_at": None,
+        "activity": _SHRINKS,
+        "reflection": _SHRINKS,
+        "sources": _SHRINKS,
     },
     EvidenceItem: {"removed_at": None},
 }
@@ -87,10 +114,13 @@ def _is_retraction(obj: Any) -> bool:
     allowed = _RETRACTIONS.get(type(obj))
     if allowed is None:
         return False
-    for key, value in _changed(obj).items():
+    for key, (before, value) in _changed(obj).items():
         if key not in allowed:
             return False
-        if allowed[key] is not None and value not in allowed[key]:
+        if allowed[key] is _SHRINKS:
+            if not _shrank(before, value):
+                return False
+        elif allowed[key] is not None and value not in allowed[key]:
             return False
     return True
 

@@ -244,13 +244,25 @@ async def names_of(session: AsyncSession, *, person_ids: list[int]) -> dict[int,
     return {person_id: name for person_id, name in rows.all() if person_id is not None}
 
 
-async def mark_unreachable(
-    session: AsyncSession, *, platform: str, external_id: str, now: datetime
-) -> bool:
-    """Note that this account blocked the bot (or left its direct chat); False if unknown.
+async def is_known(session: AsyncSession, *, platform: str, external_id: str) -> bool:
+    """Whether the bot has heard from this account before (without creating anyone)."""
+    found = await session.exec(
+        select(Identity.id).where(
+            Identity.platform == platform, Identity.external_id == external_id
+        )
+    )
+    return found.first() is not None
 
-    Nobody is created for an account the bot never heard from. Writing again clears the mark
-    (`storage.arrival.arrive`).
+
+async def mark_unreachable(
+    session: AsyncSession, *, platform: str, external_id: str, chat_id: str, now: datetime
+) -> bool:
+    """Note that this account blocked the bot in, or left, the private chat `chat_id`.
+
+    Only the chat where the bot last heard from them counts: leaving an older direct chat (or
+    one they never wrote in) while talking in another leaves them reachable. False when the
+    account is unknown (nobody is created for it) or the chat is not theirs any more. Writing
+    again clears the mark (`storage.arrival.arrive`).
     """
     identity = (
         await session.exec(
@@ -259,7 +271,7 @@ async def mark_unreachable(
             )
         )
     ).first()
-    if identity is None:
+    if identity is None or identity.private_chat_id not in (None, chat_id):
         return False
     if identity.unreachable_since is None:
         identity.unreachable_since = now

@@ -28,7 +28,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import uuid4
 
 import pytest
@@ -42,6 +42,7 @@ from nio import (
     MegolmEvent,
     RoomCreateResponse,
     RoomMessage,
+    RoomRedactResponse,
     RoomSendResponse,
     TypingNoticeEvent,
     UploadResponse,
@@ -372,6 +373,21 @@ class Teacher:
         assert encrypted["m.relates_to"] == content["m.relates_to"]  # in the clear
         method, path, data = Api.room_send("", room_id, event_type, encrypted, uuid4())
         return (await self._raw(method, path, data))["event_id"]
+
+    async def redact(self, room_id: str, event_id: str) -> str:
+        """Delete (redact) an event, as Element's "Remove" does; returns the redaction's id."""
+        response = await self.client.room_redact(room_id, event_id)
+        assert isinstance(response, RoomRedactResponse), response
+        return response.event_id
+
+    async def upgrade(self, room_id: str, version: str = "12") -> str:
+        """Upgrade a room this person administers, as Element does; returns the new room's id.
+
+        The old room gets a tombstone naming the new one; nobody is invited to the new room.
+        """
+        path = f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/upgrade"
+        answer = await self._raw("POST", path, json.dumps({"new_version": version}))
+        return answer["replacement_room"]
 
     async def read_event(self, room_id: str, event_id: str) -> dict[str, Any]:
         """An event as the homeserver stores it (still encrypted in an encrypted room)."""

@@ -82,3 +82,23 @@ async def test_an_edit_that_reads_like_a_choice_is_still_an_answer(harness: Harn
     assert "Skip" in text_of(said)
     asked = await harness.press("ana", "Add it")
     assert "Cluster only" in [b.label for b in asked[-1].buttons]
+
+
+async def test_an_answer_stays_editable_after_a_detour_away_from_the_draft(
+    harness: Harness,
+) -> None:
+    """The entry itself keeps which message gave which answer, not the walk-through's state."""
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await harness.say("ana", "/add")
+    await harness.press("ana", "The issue")
+    await harness.say("ana", "Pupils rarley read at home")
+    typo = str(harness._ids)
+    await harness.say("ana", "/mine")  # another flow: the walk-through is left
+    assert "use /mine" in text_of(await harness.send("ana", text="Pupils", edit_of=typo))
+
+    await harness.say("ana", "/add")
+    await harness.press("ana", "Carry on")
+    said = await harness.send("ana", text="Pupils rarely read at home", edit_of=typo)
+    assert "Changed in the entry you are writing" in text_of(said)
+    assert (await _draft(harness)).activity["why"] == "Pupils rarely read at home"

@@ -75,7 +75,7 @@ async def test_a_reaction_in_the_hub_answers_and_the_post_shows_the_tally(
         post = (await ana.until(hub, "Coming 0"))[-1]
         assert "react to this message: 👍 coming" in post.body
 
-        await ana.react(hub, post.event_id, "👍")
+        thumbs = await ana.react(hub, post.event_id, "👍")
         assert "you are coming" in (await ana.until(ana_dm, "you are coming"))[-1].body
         edit = (await ana.until(hub, "Coming 1 · maybe 0"))[-1]
         assert edit.source["content"]["m.relates_to"] == {
@@ -85,11 +85,17 @@ async def test_a_reaction_in_the_hub_answers_and_the_post_shows_the_tally(
         async with bot.app.db.session() as session:
             (answer,) = (await session.exec(select(MeetingAnswer))).all()
         assert answer.answer == "coming"
-        # Any other emoji is just a reaction: nothing is counted, nothing said.
+        # Any other emoji is just a reaction: nothing is counted, nothing said. Nor is anything
+        # when a reaction is taken back (a redaction): the answer it gave stands.
         await ana.react(hub, post.event_id, "🎉")
+        await ana.redact(hub, thumbs)
         await cora.say(hub, "/help")
         await cora.until(hub, "/help")
         assert ana.pending(ana_dm) == 0
+        assert bot.seen[-2].deleted_of == thumbs
+        async with bot.app.db.session() as session:
+            (answer,) = (await session.exec(select(MeetingAnswer))).all()
+        assert answer.answer == "coming"
 
 
 async def test_a_digest_in_the_hub_is_a_notice_and_an_image(
@@ -130,7 +136,7 @@ async def test_kicking_the_bot_from_the_hub_unlinks_it_and_tells_the_other_coord
         hub = await linked_hub(cora, cora_dm, settings.matrix_user_id or "")
 
         await cora.client.room_kick(hub, settings.matrix_user_id or "", reason="tidying up")
-        notice = (await dan.until(dan_dm, "I was removed from"))[-1]
+        notice = (await dan.until(dan_dm, "I am no longer in"))[-1]
         assert "the hub chat of Demo Cluster" in notice.body
         async with bot.app.db.session() as session:
             assert (await session.exec(select(HubChat))).all() == []

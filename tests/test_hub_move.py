@@ -1,12 +1,14 @@
-"""A hub group that changes its id (Telegram's upgrade to a supergroup) keeps its hub link."""
+"""A hub group that changes its id (Telegram's upgrade to a supergroup) keeps its hub link; a
+private chat that does (a Matrix direct chat upgraded to a new room) keeps its conversation."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 
-from storage.models import AuditEvent, HubChat
+from bot.messages import ChatKind, ChatRef, Incoming, Reply, Sender
+from storage.models import AuditEvent, ConversationState, HubChat, Identity
 from tests.builders import demo_codes, member
-from tests.helpers import Harness, text_of
+from tests.helpers import PLATFORM, Harness, text_of
 
 
 async def hubs(bot: Harness) -> list[str]:
@@ -41,3 +43,35 @@ async def test_the_hub_link_follows_the_group_to_its_new_id(harness: Harness) ->
     await link(harness, "second-hub")
     assert await harness.send("cora", "new-hub", moved_from="second-hub") == []
     assert await hubs(harness) == ["new-hub"]
+
+
+async def test_a_private_chat_given_a_new_id_goes_on_where_it_was(harness: Harness) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    assert "Which part of the diary" in text_of(await harness.say("ana", "/add"))
+    ana = Sender(PLATFORM, "ana", "Ana")
+    new_chat = ChatRef(PLATFORM, "dm-ana-new", ChatKind.PRIVATE)
+
+    async def in_new_chat(**fields: object) -> list[Reply]:
+        before = len(harness.channel.sent)
+        await harness.app.dispatcher(Incoming(new_chat, ana, **fields))  # type: ignore[arg-type]
+        sent = harness.channel.sent[before:]
+        assert all(chat == new_chat for chat, _ in sent)
+        return [reply for _, reply in sent]
+
+    # The open question is asked again where the person now is, its choices live there.
+    (question,) = await in_new_chat(moved_from="dm-ana")
+    assert "Which part of the diary" in question.text
+    async with harness.app.db.session() as session:
+        states = (await session.exec(select(ConversationState))).all()
+        (identity,) = (await session.exec(select(Identity))).all()
+    assert [(s.chat_key, s.flow) for s in states] == [("memory:dm-ana-new", "entry")]
+    assert identity.private_chat_id == "dm-ana-new"
+    issue = next(b for b in question.buttons if b.label == "The issue")
+    assert "question 1 of" in text_of(await in_new_chat(button=issue.data))
+
+    # Told again (a restart), nothing is left to carry over and the conversation stays.
+    assert await in_new_chat(moved_from="dm-ana") == []
+    async with harness.app.db.session() as session:
+        (state,) = (await session.exec(select(ConversationState))).all()
+    assert (state.chat_key, state.flow) == ("memory:dm-ana-new", "entry")

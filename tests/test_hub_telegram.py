@@ -130,7 +130,7 @@ async def test_removing_the_bot_from_the_hub_unlinks_it_and_tells_the_coordinato
         )
         # Cora hears of it in her private chat; the group itself can no longer be written to.
         assert [m["chat"]["id"] for m in said] == [CORA.id]
-        assert "I was removed from “Cluster hub”, the hub chat of Demo Cluster" in texts(said)
+        assert "I am no longer in “Cluster hub”, the hub chat of Demo Cluster" in texts(said)
         async with bot.app.db.session() as session:
             assert (await session.exec(select(HubChat))).all() == []
             audit = (
@@ -186,7 +186,7 @@ async def test_a_hub_linked_in_a_forum_topic_is_answered_and_posted_to_in_topics
 async def test_a_person_who_blocks_the_bot_is_skipped_and_shown_until_they_write_again(
     settings: Settings,
 ) -> None:
-    async with hub_linked(settings, Clock(NOW)) as (fake, bot):
+    async with hub_linked(settings, Clock(NOW)) as (_fake, bot):
         me = {"id": 999, "is_bot": True, "first_name": "Diary"}
         blocked = {
             "my_chat_member": {

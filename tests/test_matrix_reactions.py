@@ -3,9 +3,10 @@
 Against a real Synapse, in a clear and an encrypted group room: `send` returns the id of the
 event the homeserver stored; a person's reaction reaches the dispatch callback naming that event
 and the emoji, in order with the room's messages, once, also across a restart; the bot's own
-reactions and the removal of one do not; an edit is an `m.replace` event whose new content the
-homeserver relates to the post. The rules themselves (which events are reactions, the edit's
-content and transaction id) are checked on plain dictionaries first, without a homeserver.
+reactions do not, and the removal of one comes as a deletion of it; an edit is an `m.replace`
+event whose new content the homeserver relates to the post. The rules themselves (which events
+are reactions, the edit's content and transaction id) are checked on plain dictionaries first,
+without a homeserver.
 
 The channel runs here without the app: its dispatch callback only records, so these tests
 depend on no handler's answer to a reaction.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from nio import MatrixRoom, MegolmEvent, RoomRedactResponse, RoomSendResponse
+from nio import MatrixRoom, MegolmEvent, RoomSendResponse
 
 from bot.channels import matrix_inbox
 from bot.channels.matrix import MatrixChannel
@@ -196,9 +197,12 @@ async def test_reactions_to_a_hub_post_reach_the_handler_once(
             got = await bot.next()
             assert (got.reaction, got.message_id) == (Reaction(hello, "👀"), on_hello)
 
-            # Taking a reaction back is a redaction: nothing to dispatch.
-            redacted = await lea.client.room_redact(hub, thumbs)
-            assert isinstance(redacted, RoomRedactResponse), redacted
+            # Taking a reaction back is a redaction, passed on as a deletion of the reaction: the
+            # handlers find nothing of it to take out, and a meeting's tally keeps its answer.
+            redacted = await lea.redact(hub, thumbs)
+            got = await bot.next()
+            assert (got.deleted_of, got.message_id, got.text) == (thumbs, redacted, "")
+            assert got.reaction is None and got.chat == said.chat
             await lea.say(hub, "See you")
             assert (await bot.next()).text == "See you"
             assert bot.seen.empty()

@@ -122,7 +122,9 @@ def sync(batch: str, *events: dict[str, object], limited: bool = False) -> Any:
     timeline = SimpleNamespace(events=[SimpleNamespace(source=e) for e in events], limited=limited)
     return SimpleNamespace(
         next_batch=batch,
-        rooms=SimpleNamespace(join={"!dm:localhost": SimpleNamespace(timeline=timeline)}, leave={}),
+        rooms=SimpleNamespace(
+            join={"!dm:localhost": SimpleNamespace(timeline=timeline, state=[])}, leave={}
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
-from nio import AsyncClient, AsyncClientConfig, MatrixRoom, MegolmEvent
+from nio import AsyncClient, AsyncClientConfig, Event, MatrixRoom, MegolmEvent
 from nio.crypto import encrypt_attachment
 from nio.exceptions import EncryptionError
 
@@ -262,6 +262,7 @@ class KeyArrivesLater:
     def __init__(self) -> None:
         self.has_key = False
         self.requested: list[object] = []
+        self.read: list[str] = []  # the events the bot marked as read
 
     def decrypt_event(self, event: object) -> str:
         if not self.has_key:
@@ -270,6 +271,9 @@ class KeyArrivesLater:
 
     async def request_room_key(self, event: object) -> None:
         self.requested.append(event)
+
+    async def room_read_markers(self, room_id: str, fully_read_event: str, **_: str) -> None:
+        self.read.append(fully_read_event)
 
 
 async def test_a_message_waits_for_its_room_key_then_gives_up(
@@ -291,6 +295,23 @@ async def test_a_message_waits_for_its_room_key_then_gives_up(
     monkeypatch.setattr(matrix_inbox, "KEY_WAIT_S", 0.05)
     client.has_key = False
     assert await inbox.decrypted(event) is None
+
+
+async def test_what_the_bot_handled_it_marks_as_read_and_nothing_else() -> None:
+    seen: list[Incoming] = []
+
+    async def dispatch(msg: Incoming) -> None:
+        seen.append(msg)
+
+    client = KeyArrivesLater()
+    inbox = Inbox(client, Outbox(client, None), dispatch)  # type: ignore[arg-type]
+    room = MatrixRoom("!dm:localhost", BOT)
+    said = Event.parse_event(event({"msgtype": "m.text", "body": "Hello"}, event_id="$said"))
+    notice = Event.parse_event(event({"msgtype": "m.notice", "body": "beep"}, event_id="$bot2"))
+    own = Event.parse_event(event({"msgtype": "m.text", "body": "Hi"}, sender=BOT))
+    for one in (said, notice, own):
+        await inbox.put(room, one)
+    assert [m.message_id for m in seen] == client.read == ["$said"]
 
 
 async def test_saved_values_belong_to_one_bot_account(db: Database) -> None:

@@ -18,6 +18,11 @@ room's last events, and after a kick and a new invitation those include what the
 already answered; and a restart syncs from the saved token, which is written only now and then.
 A timeline is handled only after the room's last handled event and the bot's latest arrival.
 
+Rooms change too (`matrix_membership`): a room everyone else has left, the bot leaves, after its
+chat has heard of it as the bot's removal; a room upgraded to a new one (a tombstone), the bot
+follows: it joins the new room (or waits for the invitation to it), its chat moves there
+(`Incoming.moved_from`: a hub link, a direct chat's conversation), and the bot leaves the old one.
+
 The crypto store (`matrix/` in the data folder) holds the device's secret keys, so it is the
 bot's user's only: the folder 0700 and every file in it 0600, also under a permissive umask.
 
@@ -32,14 +37,20 @@ import asyncio
 import logging
 import stat
 import time
+from collections.abc import Container
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from nio import (
+    Api,
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
+    JoinError,
+    JoinResponse,
+    MatrixRoom,
     SyncError,
     SyncResponse,
     UploadFilterResponse,
@@ -55,9 +66,10 @@ from bot.channels.matrix_events import (
     server_of,
 )
 from bot.channels.matrix_inbox import Inbox
-from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, backoff, is_transient
+from bot.channels.matrix_membership import abandoned, replacement
+from bot.channels.matrix_outbox import NETWORK_ERRORS, Outbox, Refused, backoff, is_transient
 from bot.channels.matrix_session import SavedValues, log_in
-from bot.messages import Attachment, ChatKind, ChatRef, Reply
+from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
 from bot.settings import Settings
 from storage.db import Database
 from storage.media import make_private_dirs
@@ -87,6 +99,18 @@ def sync_filter(user_id: str, *, history: bool = True) -> dict[str, Any]:
         },
         "presence": {"not_types": ["*"]},
     }
+
+
+async def join_via(client: AsyncClient, room_id: str, server: str) -> JoinResponse | JoinError:
+    """Join a room through `server`, a homeserver that is in it.
+
+    nio's `join` names no server, and since room version 12 a room id names none either, so a
+    homeserver that is not in the room yet would not know whom to ask. `via` is the parameter's
+    name since Matrix 1.12, `server_name` before.
+    """
+    method, path = Api.join(client.access_token, room_id)
+    path += "&" + urlencode({"via": server, "server_name": server})
+    return await client._send(JoinResponse, method, path)
 
 
 def keep_private(folder: Path) -> None:
@@ -124,6 +148,8 @@ class MatrixChannel:
         self._inbox: Inbox | None = None
         self._filter: str = ""
         self._answered_invites: set[str] = set()
+        # Rooms that replace rooms the bot is in, not joined yet: the move each announced.
+        self._upgrades: dict[str, Incoming] = {}
 
     @property
     def client(self) -> AsyncClient:
@@ -302,7 +328,7 @@ class MatrixChannel:
             if room_id in self._answered_invites:
                 continue
             inviter = room.inviter or ""
-            allowed = "*" in self.allowed_servers or server_of(inviter) in self.allowed_servers
+            allowed = self._allowed(inviter)
             answer = self.client.join(room_id) if allowed else self.client.room_leave(room_id)
             response = await answer
             if isinstance(response, ErrorResponse):
@@ -313,22 +339,36 @@ class MatrixChannel:
                 log.info("declined %s's invite: %s is not allowed", inviter, server_of(inviter))
             self._answered_invites.add(room_id)
 
+    def _allowed(self, user_id: str) -> bool:
+        """Whether someone with this user id may bring the bot into a room (by their homeserver)."""
+        return "*" in self.allowed_servers or server_of(user_id) in self.allowed_servers
+
     def _schedule(self, response: SyncResponse, *, warn_if_limited: bool) -> None:
-        """Start a task per new message, then save the sync token once they are all done."""
+        """Start a task per new message, then save the sync token once they are all done.
+
+        Besides, the rooms' changes: a chat moves to the room that replaces it first, before what
+        is said there; the bot leaves a room after what was said there.
+        """
         tasks: list[asyncio.Task[None]] = []
         handled: dict[str, str] = {}
-        for room_id, info in response.rooms.join.items():
+        joined = response.rooms.join
+        for room_id, info in joined.items():
             room = self.client.rooms.get(room_id)
             if room is None:
                 continue
+            moved = self._upgrades.pop(room_id, None)
+            if moved is not None:  # the replacement of a room the bot is in, joined at last
+                tasks.append(self._then_leave(moved))
             events = info.timeline.events
             start, anchored = first_new_event(
                 [event.source for event in events],
                 last_handled=self._checkpoints.last_handled.get(room_id),
                 user_id=self.user_id,
             )
-            # A newly joined room always comes "limited": it has a past, none of it new.
-            if info.timeline.limited and warn_if_limited and not anchored:
+            # A newly joined room always comes "limited": it has a past, none of it new. A
+            # replacement the bot joined uninvited has no landmark (its own join is filtered
+            # out): all of it is new, none of it older than the upgrade.
+            if info.timeline.limited and warn_if_limited and not anchored and moved is None:
                 log.warning("room %s had more new events than one sync returns", room_id)
             for event in events[start:]:
                 source = event.source
@@ -339,6 +379,7 @@ class MatrixChannel:
                 if isinstance(sent_at, int) and sent_at >= self._born_ms:
                     tasks.append(self.inbox.put(room, event))
                     handled[room_id] = source["event_id"]
+            tasks += self._room_changes(room, info, joined)
         for room_id, info in response.rooms.leave.items():
             room = self.client.rooms.get(room_id)  # nio keeps a room the bot has left
             if room is None:
@@ -353,6 +394,72 @@ class MatrixChannel:
                 if taken_out is not None:  # a hub the bot was kicked from is unlinked
                     tasks.append(asyncio.create_task(self.inbox.dispatch(taken_out)))
         self._checkpoints.after(response.next_batch, tasks, handled)
+
+    def _room_changes(
+        self, room: MatrixRoom, info: Any, joined: Container[str]
+    ) -> list[asyncio.Task[None]]:
+        """Follow a room's upgrade, or leave the room if everyone else has (see the module).
+
+        `info` is the room's part of the sync, `joined` every room in it the bot is in.
+        """
+        sources = [event.source for event in (*info.state, *info.timeline.events)]
+        chat = chat_for(
+            room.room_id, members=room.member_count, name=room.name, title=room.display_name
+        )
+        moved = replacement(sources, chat)
+        if moved is not None and self._allowed(moved.sender.user_id):
+            if moved.chat.chat_id in joined:  # in both rooms already (after a restart)
+                return [self._then_leave(moved)]
+            self._upgrades[moved.chat.chat_id] = moved
+            return [asyncio.create_task(self._join_replacement(moved))]
+        if room.replacement_room is not None:
+            return []  # everyone may have moved on: the bot leaves once it has followed them
+        alone = abandoned(
+            sources,
+            own=self.user_id,
+            room_id=room.room_id,
+            members=room.users,
+            name=room.name,
+            title=room.display_name,
+        )
+        return [] if alone is None else [self._then_leave(alone)]
+
+    async def _join_replacement(self, moved: Incoming) -> None:
+        """Join the room replacing `moved.moved_from`; the chat moves when a sync brings it.
+
+        Asked through the homeserver of whoever upgraded the room, which is in it. A replacement
+        open by invitation only refuses until the bot is invited (Element invites the old room's
+        members when it upgrades one), and the invitation is answered as any other.
+        """
+        room_id = moved.chat.chat_id
+        server = server_of(moved.sender.user_id)
+        try:
+            await self.outbox.request(
+                f"joining {room_id}", lambda: join_via(self.client, room_id, server)
+            )
+        except Refused as exc:
+            log.info("%s (it replaces %s); waiting for an invitation", exc, moved.moved_from)
+        except ChannelError as exc:  # the old room's tombstone comes again after a restart
+            log.warning("%s (it replaces %s)", exc, moved.moved_from)
+
+    def _then_leave(self, msg: Incoming) -> asyncio.Task[None]:
+        """Dispatch `msg`, then leave its room, or the room its chat moved from if it moved.
+
+        After everything handed to the inbox for either room so far.
+        """
+        room_id = msg.moved_from or msg.chat.chat_id
+
+        async def work() -> None:
+            await self.inbox.dispatch(msg)
+            try:
+                await self.outbox.request(
+                    f"leaving {room_id}", lambda: self.client.room_leave(room_id)
+                )
+            except ChannelError as exc:  # the room is found alone again after a restart
+                log.warning("%s", exc)
+
+        rooms = dict.fromkeys((msg.chat.chat_id, room_id))
+        return self.inbox.then(rooms, work, f"leaving {room_id}")
 
     async def _first_sync_time(self) -> int:
         """When this bot account first synced (milliseconds), saved at the very first start."""

@@ -3,7 +3,8 @@
 Everything here works on the plain event dictionaries of the client-server API (a decrypted
 event looks the same as a clear one), so it can be tested without a homeserver. The adapter
 decides which events to translate; this module decides what they mean. Besides messages, people's
-reactions (`m.reaction` annotations) are passed on: a meeting's hub post counts them.
+reactions (`m.reaction` annotations) are passed on: a meeting's hub post counts them; and their
+redactions, as deletions: the diary lets go of what a deleted message gave it.
 """
 
 from __future__ import annotations
@@ -120,6 +121,32 @@ def reaction_incoming(
         message_id=str(source.get("event_id", "")),
         received_at=_timestamp(source.get("origin_server_ts")),
         reaction=reaction,
+    )
+
+
+def deletion(
+    source: dict[str, Any], own_user_id: str, *, chat: ChatRef, sender: Sender
+) -> Incoming | None:
+    """The neutral message of a person's `m.room.redaction` (None for any other event).
+
+    The redacted event's id is in the content from room version 11 on, and beside it, at the top
+    of the event, before. Every redaction is passed on, whatever it redacts (the bot never learns
+    that without fetching the event): a message, or a reaction taken back, which the handlers
+    find nothing of and leave be. Redactions are never encrypted; the bot's own are not passed on.
+    """
+    if source.get("type") != "m.room.redaction" or source.get("sender") == own_user_id:
+        return None
+    content = source.get("content")
+    inside = content.get("redacts") if isinstance(content, dict) else None
+    redacts = inside or source.get("redacts")
+    if not isinstance(redacts, str) or not redacts:
+        return None
+    return Incoming(
+        chat=chat,
+        sender=sender,
+        message_id=str(source.get("event_id", "")),
+        received_at=_timestamp(source.get("origin_server_ts")),
+        deleted_of=redacts,
     )
 
 

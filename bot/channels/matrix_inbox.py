@@ -4,24 +4,33 @@ Each event becomes a task that first waits for the room's previous task, so a co
 overtakes itself, not even while a message waits for its room key (an encrypted message can
 arrive a sync before the key that opens it). Different rooms proceed concurrently.
 
-Messages and people's reactions are dispatched (`matrix_events`); every other event, such as a
-reaction's removal (a redaction), is passed over, though still counted as handled.
+Messages, people's reactions and their redactions (deletions) are dispatched (`matrix_events`);
+every other event is passed over, though still counted as handled. A redaction is dispatched
+whatever it redacted: a reaction taken back is one, which changes nothing (a meeting's tally keeps
+the answer it counted). Once an event has been dispatched (and answered), the bot's read receipt
+moves to it, so the sender's client shows it as read.
+
+The channel queues its own work on rooms the same way (`then`): leaving a room, or moving a chat
+to the room that replaces it, waits for what was said there before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
-from nio import AsyncClient, MatrixRoom, MegolmEvent
+from nio import AsyncClient, ErrorResponse, MatrixRoom, MegolmEvent
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.channel import Dispatch
 from bot.channels.matrix_events import (
     PLATFORM,
     chat_for,
+    deletion,
     is_reply_worthy,
     reaction_incoming,
     reaction_of,
@@ -49,10 +58,23 @@ class Inbox:
 
     def put(self, room: MatrixRoom, event: Any) -> asyncio.Task[None]:
         """Start handling `event` after everything already put for the same room."""
-        previous = self._tails.get(room.room_id)
-        task = asyncio.create_task(self._handle(previous, room, event))
-        self._tails[room.room_id] = task
-        task.add_done_callback(lambda done: self._forget(room.room_id, done))
+        what = f"handling Matrix event {event.event_id} in {room.room_id}"
+        return self.then((room.room_id,), lambda: self._handle(room, event), what)
+
+    def then(
+        self, room_ids: Iterable[str], work: Callable[[], Awaitable[None]], what: str
+    ) -> asyncio.Task[None]:
+        """Start `work` after everything already put for these rooms, before what comes later.
+
+        Like a message's handling, whose choices offered wait for the checkpoint (`HANDLING`);
+        should it fail, `what` it was is logged.
+        """
+        rooms = tuple(room_ids)
+        previous = [self._tails[room_id] for room_id in rooms if room_id in self._tails]
+        task = asyncio.create_task(self._run(previous, work, what))
+        for room_id in rooms:
+            self._tails[room_id] = task
+            task.add_done_callback(partial(self._forget, room_id))
         return task
 
     def synced(self) -> None:
@@ -69,20 +91,40 @@ class Inbox:
         if self._tails.get(room_id) is task:
             del self._tails[room_id]
 
-    async def _handle(
-        self, previous: asyncio.Task[None] | None, room: MatrixRoom, event: Any
+    async def _run(
+        self, previous: list[asyncio.Task[None]], work: Callable[[], Awaitable[None]], what: str
     ) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
+        if previous:
+            await asyncio.wait(previous)
         HANDLING.set(True)  # this task's own context: choices offered now wait for the checkpoint
         try:
-            if event.sender == self.client.user_id:
-                return  # the bot's own, possibly from a former device that alone had its key
-            msg = await self._incoming(room, event)
-            if msg is not None:
-                await self.dispatch(msg)
-        except Exception:  # one bad event must not stop the room's later ones
-            log.exception("handling Matrix event %s in %s failed", event.event_id, room.room_id)
+            await work()
+        except Exception:  # one failure must not stop the room's later events
+            log.exception("%s failed", what)
+
+    async def _handle(self, room: MatrixRoom, event: Any) -> None:
+        if event.sender == self.client.user_id:
+            return  # the bot's own, possibly from a former device that alone had its key
+        msg = await self._incoming(room, event)
+        if msg is not None:
+            await self.dispatch(msg)
+            await self._mark_read(room.room_id, event.event_id)
+
+    async def _mark_read(self, room_id: str, event_id: str) -> None:
+        """Move the bot's read receipt to an event it has handled, as a person's client would.
+
+        The sender's client then shows their message as read. A courtesy only: a failure is
+        logged, never a reason to fail the message, which has been answered already.
+        """
+        try:
+            answer = await self.client.room_read_markers(
+                room_id, fully_read_event=event_id, read_event=event_id
+            )
+        except (LocalProtocolError, *NETWORK_ERRORS) as exc:
+            log.info("matrix: no read receipt for %s in %s: %s", event_id, room_id, exc)
+            return
+        if isinstance(answer, ErrorResponse):
+            log.info("matrix: no read receipt for %s in %s: %s", event_id, room_id, answer.message)
 
     async def _incoming(self, room: MatrixRoom, event: Any) -> Incoming | None:
         """The neutral message of a person's event, decrypted; None for one passed over."""
@@ -92,6 +134,9 @@ class Inbox:
             room.room_id, members=room.member_count, name=room.name, title=room.display_name
         )
         sender = Sender(PLATFORM, sender_id, room.user_name(sender_id) or sender_id)
+        deleted = deletion(event.source, own, chat=chat, sender=sender)  # never encrypted
+        if deleted is not None:
+            return deleted
         if isinstance(event, MegolmEvent):
             clear = await self.decrypted(event)
             if clear is None:
