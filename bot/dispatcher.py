@@ -118,7 +118,11 @@ class Dispatcher:
                 return await self._anonymous(msg)
             if msg.removed:
                 async with self.db.session() as session:
-                    if msg.chat.kind == ChatKind.PRIVATE:  # the person blocked the bot
+                    hub = await hub_at(
+                        session, platform=msg.chat.platform, chat_id=msg.chat.chat_id
+                    )
+                    # A Matrix room's kind is a guess once people left: a hub is a hub.
+                    if hub is None and msg.chat.kind == ChatKind.PRIVATE:  # they blocked the bot
                         sender = msg.sender
                         await mark_unreachable(
                             session,
@@ -154,8 +158,13 @@ class Dispatcher:
                     consented=arrival.consented,
                 )
                 private = msg.chat.kind == ChatKind.PRIVATE
-                if private and identity.private_chat_id != msg.chat.chat_id:
+                if private and (
+                    identity.private_chat_id != msg.chat.chat_id
+                    or identity.unreachable_since is not None
+                ):
+                    # Written to privately: this chat is where they can be reached, block or not.
                     identity.private_chat_id = msg.chat.chat_id
+                    identity.unreachable_since = None
                     session.add(identity)
                 ctx = Context(
                     msg=msg,

@@ -140,11 +140,12 @@ class Context:
 def privately(ctx: Context, reply: Reply) -> Reply:
     """A reply meant for the person alone, sent privately when it comes from a group chat.
 
-    It goes to their private chat with the bot on that platform when there is one, and to the
-    group otherwise, as the only way to reach them.
+    It goes to their private chat with the bot on that platform when there is one they have not
+    blocked, and to the group otherwise, as the only way to reach them.
     """
     private = ctx.identity.private_chat_id
-    if ctx.msg.chat.kind == ChatKind.GROUP and private:
+    reachable = ctx.identity.unreachable_since is None
+    if ctx.msg.chat.kind == ChatKind.GROUP and private and reachable:
         return reply.to(ChatRef(ctx.msg.chat.platform, private, ChatKind.PRIVATE))
     return reply
 

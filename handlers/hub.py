@@ -81,7 +81,7 @@ async def taken_out(session: AsyncSession, *, chat: ChatRef, default_language: s
     recorded: an admin of a group need not be anyone the diary knows.
     """
     hub = await hub_at(session, platform=chat.platform, chat_id=chat.chat_id)
-    if chat.kind != ChatKind.GROUP or hub is None:
+    if hub is None:
         return []
     cluster = await session.get(Cluster, hub.cluster_id)
     title = hub.title or chat.title or chat.chat_id

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import DiaryEntry, Identity, Person, Visibility
+from storage.models import DiaryEntry, EvidenceItem, Identity, Person, Visibility
 
 
 def shows_name(entry: DiaryEntry) -> bool:
@@ -30,7 +30,13 @@ async def anonymise_entries(session: AsyncSession, *conditions: Any) -> int:
     result = await session.exec(  # type: ignore[call-overload]
         update(DiaryEntry)
         .where(*conditions)
-        .values(anonymised=True, visibility=Visibility.CLUSTER, moderation="")
+        .values(anonymised=True, visibility=Visibility.CLUSTER, moderation="", sources=None)
+    )
+    # The ids of the messages that gave them are the author's platform trail: they go too.
+    await session.exec(  # type: ignore[call-overload]
+        update(EvidenceItem)
+        .where(col(EvidenceItem.entry_id).in_(select(DiaryEntry.id).where(*conditions)))
+        .values(source_message=None)
     )
     return result.rowcount or 0
 

@@ -34,8 +34,7 @@ async def arrive(
 ) -> Arrival:
     """Load (or, on first contact, create) the sender of a message in one query.
 
-    Nothing but the platform id is stored for a new person until they consent. An account
-    marked unreachable (it blocked the bot) is reachable again from its message on. The state is
+    Nothing but the platform id is stored for a new person until they consent. The state is
     detached, so no autoflush writes it halfway through a handler; the caller saves it once,
     with `session.add`, when the message is done.
     """
@@ -70,9 +69,6 @@ async def arrive(
         fresh = ConversationState(identity_id=identity.id, chat_key=chat_key)
         return Arrival(identity, person, consented=False, state=fresh)
     identity, person, state, consent = row
-    if identity.unreachable_since is not None:  # they wrote: the block is over
-        identity.unreachable_since = None
-        session.add(identity)
     if state is None:
         assert identity.id is not None
         state = ConversationState(identity_id=identity.id, chat_key=chat_key)

@@ -231,8 +231,7 @@ async def hub_at(session: AsyncSession, *, platform: str, chat_id: str) -> HubCh
 
 async def unlink_hub(session: AsyncSession, *, hub: HubChat) -> None:
     """End a hub link (the bot was taken out of the chat): its meeting posts go with it."""
-    await session.exec(delete(MeetingPost).where(col(MeetingPost.hub_id) == hub.id))  # type: ignore[call-overload]
-    await session.delete(hub)
+    await _drop_hub(session, hub)
     await audit(
         session,
         person_id=None,
@@ -242,12 +241,22 @@ async def unlink_hub(session: AsyncSession, *, hub: HubChat) -> None:
     )
 
 
+async def _drop_hub(session: AsyncSession, hub: HubChat) -> None:
+    """Delete a hub link with the records of its meeting posts, which refer to it."""
+    await session.exec(delete(MeetingPost).where(col(MeetingPost.hub_id) == hub.id))  # type: ignore[call-overload]
+    await session.delete(hub)
+
+
 async def move_hub(
     session: AsyncSession, *, platform: str, old_chat_id: str, new_chat_id: str
 ) -> HubChat | None:
     """Point the hub link of a chat that changed its id at the new id; None if it was no hub.
 
-    Should the new chat be linked already, the old link is dropped (its chat no longer exists).
+    A topic or thread it was linked in stays behind: a Matrix thread belongs to the old room,
+    and a Telegram group has no topics before it becomes a supergroup. Should the new chat be
+    linked to the same cluster already, the old link is dropped (its chat no longer exists);
+    linked to another cluster, both stay as they are: a chat is never taken from a cluster by
+    a move, which anyone who may upgrade a room can announce.
     """
     rows = await session.exec(
         select(HubChat).where(
@@ -259,9 +268,11 @@ async def move_hub(
     if old is None:
         return found.get(new_chat_id)
     if new_chat_id in found:
-        await session.delete(old)
+        if found[new_chat_id].cluster_id == old.cluster_id:
+            await _drop_hub(session, old)
         return found[new_chat_id]
     old.chat_id = new_chat_id
+    old.thread_id = None
     session.add(old)
     await audit(
         session,

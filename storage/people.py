@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -290,15 +292,26 @@ class Unreachable:
 
 
 async def unreachable_in(session: AsyncSession, *, cluster_id: int) -> list[Unreachable]:
-    """The cluster's members who blocked the bot on a platform, oldest block first."""
+    """The cluster's members the bot cannot write to privately any more, oldest block first.
+
+    Those who blocked it where they had a private chat and have none left that they did not
+    block (someone who blocked it on Telegram but writes on Matrix is reachable).
+    """
     members = select(Role.person_id).where(
         Role.cluster_id == cluster_id, col(Role.revoked_at).is_(None)
+    )
+    other = aliased(Identity)
+    reachable = exists().where(
+        other.person_id == Person.id,
+        col(other.private_chat_id).is_not(None),
+        col(other.unreachable_since).is_(None),
     )
     rows = await session.exec(
         select(Person, func.min(Identity.unreachable_since))
         .join(Identity, col(Identity.person_id) == Person.id)
         .where(
             col(Person.id).in_(members),
+            ~reachable,
             col(Person.deleted_at).is_(None),
             col(Identity.unreachable_since).is_not(None),
         )

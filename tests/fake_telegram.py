@@ -117,6 +117,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self.allowed_updates: list[str] | None = None
         self.received: list[dict[str, Any]] = []  # the messages people sent, oldest first
+        self.deleted_topics: set[int] = set()  # forum topics an admin deleted
         self.actions: list[tuple[int, str]] = []  # chat actions ("typing") by chat
         self.last_update_id = 0
         self._message_ids = itertools.count(1)
@@ -478,6 +479,8 @@ class FakeTelegram:
 
     def _post(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        if int(params.get("message_thread_id") or 0) in self.deleted_topics:
+            raise _ApiError(400, "Bad Request: message thread not found")
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
         message = {
             "message_id": next(self._message_ids),

@@ -148,6 +148,7 @@ async def test_withdrawing_and_keeping_leaves_the_entries_under_a_pseudonym(
     ana = await person_id(harness, "ana")
     async with harness.app.db.session() as session:
         entry = (await session.exec(select(DiaryEntry))).one()
+        assert entry.sources, "the messages that gave its answers are noted"
         entry.visibility = Visibility.PUBLIC_NAMED
         session.add(entry)
         await session.commit()
@@ -174,6 +175,10 @@ async def test_withdrawing_and_keeping_leaves_the_entries_under_a_pseudonym(
     assert consent is not None and not consent.granted
     (kept,) = await _entries_of(harness, ana)
     assert kept.anonymised and kept.visibility == Visibility.CLUSTER
+    # Nor does the trail of the platform messages that gave it stay.
+    async with harness.app.db.session() as session:
+        sources = (await session.exec(select(EvidenceItem.source_message))).all()
+    assert kept.sources is None and sources == [None]
     contributions = [c for school in digest.schools for c in school.contributions]
     assert [(c.author, c.pseudonym) for c in contributions] == [("", person.pseudonym)]
 

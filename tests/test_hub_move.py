@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.messages import ChatKind, ChatRef, Incoming, Reply, Sender
+from storage.clusters import create_cluster
 from storage.models import AuditEvent, ConversationState, HubChat, Identity
 from tests.builders import demo_codes, member
 from tests.helpers import PLATFORM, Harness, text_of
@@ -75,3 +76,34 @@ async def test_a_private_chat_given_a_new_id_goes_on_where_it_was(harness: Harne
     async with harness.app.db.session() as session:
         (state,) = (await session.exec(select(ConversationState))).all()
     assert (state.chat_key, state.flow) == ("memory:dm-ana-new", "entry")
+
+
+async def test_a_move_leaves_the_thread_behind_and_never_takes_another_clusters_hub(
+    harness: Harness,
+) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "cora", codes["coordinator"])
+    await link(harness, "old-hub")
+    async with harness.app.db.session() as session:
+        hub = (await session.exec(select(HubChat))).one()
+        hub.thread_id = "$root-in-the-old-room"
+        session.add(hub)
+        other = await create_cluster(
+            session, name="Other cluster", language="en", timezone="Europe/Lisbon"
+        )
+        assert other.id is not None
+        session.add(HubChat(cluster_id=other.id, platform=PLATFORM, chat_id="others-hub"))
+
+    # A room upgrade announced onto another cluster's hub changes neither link.
+    assert await harness.send("cora", "others-hub", moved_from="old-hub") == []
+    async with harness.app.db.session() as session:
+        rows = (await session.exec(select(HubChat).order_by(HubChat.chat_id))).all()
+    assert [(h.chat_id, h.cluster_id) for h in rows] == [
+        ("old-hub", hub.cluster_id),
+        ("others-hub", other.id),
+    ]
+
+    assert await harness.send("cora", "new-hub", moved_from="old-hub") == []
+    async with harness.app.db.session() as session:
+        moved = (await session.exec(select(HubChat).where(HubChat.chat_id == "new-hub"))).one()
+    assert moved.thread_id is None  # the thread was the old room's

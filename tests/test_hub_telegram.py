@@ -182,6 +182,15 @@ async def test_a_hub_linked_in_a_forum_topic_is_answered_and_posted_to_in_topics
         said = await bot.chat.press(CORA, "Coming", chat=forum)
         assert all(m.get("message_thread_id") == 7 for m in said if m["chat"]["id"] == forum["id"])
 
+        # The topic deleted by an admin: the next post goes to General rather than nowhere.
+        fake.deleted_topics.add(7)
+        await bot.chat.say(CORA, "/meeting 27/01/2027 15:00 Hillview library | focus")
+        await bot.chat.press(CORA, "Announce it")
+        await restarted(bot.app, clock).tick()
+        post, calendar_file = fake.sent_to(forum["id"])[-2:]
+        assert "27 January 2027" in post["text"]
+        assert "message_thread_id" not in post and "message_thread_id" not in calendar_file
+
 
 async def test_a_person_who_blocks_the_bot_is_skipped_and_shown_until_they_write_again(
     settings: Settings,
@@ -205,6 +214,13 @@ async def test_a_person_who_blocks_the_bot_is_skipped_and_shown_until_they_write
         overview = texts(await bot.chat.say(CORA, "/reminders"))
         assert "Not reachable: they blocked me" in overview
         assert "• Ana, since" in overview
+
+        # Talking in the hub is not talking to the bot privately: still unreachable, and an
+        # answer for her alone stays in the group.
+        said = await bot.chat.say(ANA, "/digest", chat=HUB)
+        assert [m["chat"]["id"] for m in said] == [HUB["id"]]
+        async with bot.app.db.session() as session:
+            assert await contacts(session, person_ids=[ana.id]) == []
 
         # Someone the bot never heard from blocking it leaves no trace.
         stranger = {**blocked["my_chat_member"], "chat": BOB.chat, "from": BOB.as_json()}

@@ -109,6 +109,36 @@ async def test_a_hub_upgraded_to_a_new_room_is_the_hub_there(
         await cora.until(new, "Diary digest of Demo Cluster")
 
 
+async def test_a_tombstone_naming_a_room_not_made_from_the_hub_moves_nothing(
+    synapse: Synapse,  # noqa: F811
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Any room admin may write a tombstone; only a room created as the upgrade is followed."""
+    bot_id = settings.matrix_user_id or ""
+    async with running(settings) as bot, teacher(synapse, tmp_path, "cora") as cora:
+        codes = await codes_of(bot)
+        dm = await cora.room_with(bot_id, encrypted=True)
+        await become_member(cora, dm, codes["coordinator"])
+        hub = await linked_hub(cora, dm, bot_id)
+
+        # Pointed at a room the bot is in already (cora's direct chat), not made from the hub.
+        forged = {"body": "moved", "replacement_room": dm}
+        sent = await cora.client.room_put_state(hub, "m.room.tombstone", forged)
+        assert isinstance(sent, RoomPutStateResponse), sent
+        await cora.say(hub, "/digest 7d")  # handled after the tombstone, in the same room
+        await cora.until(hub, "Diary digest of Demo Cluster")
+        # The bot looks at the named room when it next hears from it (it is in it already).
+        await cora.say(dm, "/help")
+        await cora.until(dm, "/digest")
+        assert f"{dm} does not replace {hub}" in caplog.text
+        async with bot.app.db.session() as session:
+            (linked,) = (await session.exec(select(HubChat))).all()
+        assert linked.chat_id == hub
+        assert cora.member(hub, bot_id) == "join"
+
+
 async def test_a_direct_chat_upgraded_to_a_new_room_goes_on_there(
     synapse: Synapse,  # noqa: F811
     settings: Settings,  # noqa: F811

@@ -77,6 +77,19 @@ def test_own_messages_and_notices_are_not_answered_and_a_persons_edit_is() -> No
     assert (msg.text, msg.edit_of, msg.message_id) == ("hello", "$first", "$e1")
 
 
+def test_a_message_in_a_thread_is_answered_in_it_whatever_it_is() -> None:
+    thread = {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True}
+    said = to_incoming(
+        event({"msgtype": "m.text", "body": "hi", "m.relates_to": thread}), chat=CHAT, sender=SENDER
+    )
+    sticker = {**event({"body": "cat", "m.relates_to": thread}), "type": "m.sticker"}
+    refused = to_incoming(sticker, chat=CHAT, sender=SENDER)
+    plain = to_incoming(event({"msgtype": "m.text", "body": "hi"}), chat=CHAT, sender=SENDER)
+    assert (said.chat.thread, refused.chat.thread, plain.chat.thread) == ("$root", "$root", None)
+    assert said.chat.key == plain.chat.key  # one conversation, in or out of the thread
+    assert said.text == "hi" and refused.attachments[0].platform_kind == "sticker"
+
+
 def test_text_loses_the_quoted_reply_fallback() -> None:
     content = {
         "msgtype": "m.text",

@@ -450,6 +450,8 @@ class MatrixChannel:
         room_id = msg.moved_from or msg.chat.chat_id
 
         async def work() -> None:
+            if msg.moved_from is not None and not await self._replaces(msg):
+                return
             await self.inbox.dispatch(msg)
             try:
                 await self.outbox.request(
@@ -460,6 +462,21 @@ class MatrixChannel:
 
         rooms = dict.fromkeys((msg.chat.chat_id, room_id))
         return self.inbox.then(rooms, work, f"leaving {room_id}")
+
+    async def _replaces(self, moved: Incoming) -> bool:
+        """Whether the room `moved` goes to says it was made from the old one (its creation).
+
+        A tombstone may name any room; only a room whose `m.room.create` names the old room as
+        its predecessor is its upgrade, so nobody can move a hub, or a conversation, elsewhere.
+        """
+        new_room, old_room = moved.chat.chat_id, moved.moved_from
+        answer = await self.client.room_get_state_event(new_room, "m.room.create")
+        content = getattr(answer, "content", None)
+        predecessor = content.get("predecessor") if isinstance(content, dict) else None
+        if isinstance(predecessor, dict) and predecessor.get("room_id") == old_room:
+            return True
+        log.warning("%s does not replace %s: its chat stays where it was", new_room, old_room)
+        return False
 
     async def _first_sync_time(self) -> int:
         """When this bot account first synced (milliseconds), saved at the very first start."""

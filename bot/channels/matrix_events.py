@@ -213,15 +213,15 @@ def to_incoming(source: dict[str, Any], *, chat: ChatRef, sender: Sender) -> Inc
         message_id=str(source.get("event_id", "")),
         received_at=_timestamp(source.get("origin_server_ts")),
     )
-    event_type = source.get("type")
-    if event_type in UNSUPPORTED_TYPES:
-        return _with(base, _unsupported(UNSUPPORTED_TYPES[event_type]))
-    msgtype = content.get("msgtype")
     relation = content.get("m.relates_to") or {}
     root = relation.get("event_id")
     if relation.get("rel_type") == "m.thread" and isinstance(root, str) and root:
         # Said in a thread: the answer goes into the same thread (`ChatRef.thread`).
         base = replace(base, chat=replace(chat, thread=root))
+    event_type = source.get("type")
+    if event_type in UNSUPPORTED_TYPES:
+        return _with(base, _unsupported(UNSUPPORTED_TYPES[event_type]))
+    msgtype = content.get("msgtype")
     if relation.get("rel_type") == "m.replace":
         # An edit: what the message says now is its new content (the body is a "* " fallback).
         new = content.get("m.new_content") or {}

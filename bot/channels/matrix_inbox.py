@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # How long a message whose room key has not arrived yet waits for it.
 KEY_WAIT_S = 15.0
+# How long a read receipt may take before the room's next message goes ahead without it.
+RECEIPT_WAIT_S = 5.0
 
 
 class Inbox:
@@ -117,9 +119,11 @@ class Inbox:
         logged, never a reason to fail the message, which has been answered already.
         """
         try:
-            answer = await self.client.room_read_markers(
-                room_id, fully_read_event=event_id, read_event=event_id
-            )
+            # Bounded: the room's next message waits for this one's task to end.
+            async with asyncio.timeout(RECEIPT_WAIT_S):
+                answer = await self.client.room_read_markers(
+                    room_id, fully_read_event=event_id, read_event=event_id
+                )
         except (LocalProtocolError, *NETWORK_ERRORS) as exc:
             log.info("matrix: no read receipt for %s in %s: %s", event_id, room_id, exc)
             return

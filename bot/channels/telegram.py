@@ -43,7 +43,14 @@ from telegram.error import BadRequest, InvalidToken, TelegramError
 from bot.channel import ChannelError, Dispatch, DownloadError
 from bot.channels.telegram_calls import acknowledge, edit, post, register_menus
 from bot.channels.telegram_client import JSON, AiohttpRequest, RawBot
-from bot.channels.telegram_convert import PLATFORM, ButtonData, edit_of, parts_of, to_incoming
+from bot.channels.telegram_convert import (
+    PLATFORM,
+    ButtonData,
+    Part,
+    edit_of,
+    parts_of,
+    to_incoming,
+)
 from bot.channels.telegram_outbox import Limits, Outbox
 from bot.channels.telegram_polling import Poller
 from bot.messages import Attachment, ChatKind, ChatRef, Incoming, Reply
@@ -53,6 +60,8 @@ if TYPE_CHECKING:
     from bot.channels.telegram_webhook import Webhook
 
 log = logging.getLogger(__name__)
+# How Telegram refuses a post to a forum topic that no longer exists.
+TOPIC_GONE = "message thread not found"
 
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -207,7 +216,8 @@ class TelegramChannel:
     async def send(self, chat: ChatRef, reply: Reply) -> list[str]:
         """Deliver a reply (in several messages if long), paced and retried.
 
-        In a forum group, posts go to the chat's topic (`ChatRef.thread`), General without one.
+        In a forum group, posts go to the chat's topic (`ChatRef.thread`), General without one or
+        when the topic has been deleted.
         Returns the ids of the messages posted, in order. A reply with `edit` set is one
         editMessageText instead, paced like a post (edits count against a group's limit too),
         and returns the edited message's id; an edit that changes nothing is no error.
@@ -223,12 +233,22 @@ class TelegramChannel:
         link = f"https://t.me/{self.bot.username}" if group else None
         topic = int(chat.thread) if chat.thread and chat.thread.isdigit() else None
         for part in parts_of(reply, self.buttons, link=link):
-            call = partial(post, self.bot, int(chat.chat_id), part, topic)
             try:
-                ids.append(await self.outbox.deliver(chat.chat_id, call, group=group))
+                ids.append(await self._post(chat, part, topic))
             except TelegramError as exc:
                 raise ChannelError(f"telegram: not delivered to {chat.key}: {exc}") from exc
         return ids
+
+    async def _post(self, chat: ChatRef, part: Part, topic: int | None) -> str:
+        """Post one part in the forum topic `topic`, or in General once the topic is deleted."""
+        call = partial(post, self.bot, int(chat.chat_id), part, topic)
+        try:
+            return await self.outbox.deliver(chat.chat_id, call, group=chat.kind == ChatKind.GROUP)
+        except BadRequest as exc:
+            if topic is None or TOPIC_GONE not in str(exc).lower():
+                raise
+        log.info("telegram: topic %s of %s is gone; posting in General", topic, chat.key)
+        return await self._post(chat, part, None)
 
     async def _edit(self, chat: ChatRef, message_id: str, reply: Reply) -> list[str]:
         """Edit a message; edits of one message waiting their turn collapse into the newest.
