@@ -25,11 +25,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.export_docx import write_docx
-from bot.export_files import write_export
-from bot.export_html import write_html
-from bot.export_md import write_markdown
-from bot.photos import shrink_photo
 from prompts import Translator
 from storage.export_data import cluster_record, export_header, photos_in
 from storage.masking import KINDS
@@ -117,6 +112,13 @@ async def write(
 async def _render(
     export: dict[str, Any], fmt: str, media: MediaStore, destination: Path, language: str | None
 ) -> int:
+    # The writers are imported when an export is made: python-docx, lxml and Pillow are a
+    # fifth of a bot's memory, and most bots never export between two restarts.
+    from bot.export_docx import write_docx
+    from bot.export_files import write_export
+    from bot.export_html import write_html
+    from bot.export_md import write_markdown
+
     if fmt == "docx":
         await write_docx(export, media=media, destination=destination, language=language)
         return 0
@@ -128,6 +130,8 @@ async def _render(
 
 
 def _reencoded(source: Path) -> bytes | None:
+    from bot.photos import shrink_photo  # see `_render`
+
     out = io.BytesIO()
     found = shrink_photo(source, out, longest=PUBLIC_PHOTO_PX, at_least=PUBLIC_PHOTO_PX)
     return None if found is None else out.getvalue()

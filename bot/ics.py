@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, Timezone
-from icalendar.prop import vDDDTypes
+if TYPE_CHECKING:
+    from icalendar.prop import vDDDTypes
 
 __all__ = ["PRODID", "ics_filename", "meeting_ics"]
 
@@ -46,6 +47,8 @@ def meeting_ics(
 ) -> bytes:
     """Return one VCALENDAR holding the meeting as a single VEVENT.
 
+    icalendar is imported on the first call: a bot that announces no meeting never loads it.
+
     Args:
         uid: Stable for the meeting's whole life; it is how a calendar finds the event to update.
         sequence: 0 when the meeting is announced, one more for each change (cancelling included).
@@ -66,6 +69,8 @@ def meeting_ics(
         ValueError: A naive or misordered time, a negative sequence, an empty UID or an unknown
             time zone.
     """
+    from icalendar import Calendar, Event, Timezone
+
     if not uid:
         raise ValueError("uid must not be empty")
     if sequence < 0:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import phonenumbers
-
 # The countries of the network (Flanders, Croatia, Czechia, Hungary, Italy, Portugal) and the
 # United Kingdom, for numbers typed without their country code.
 REGIONS = ("BE", "HR", "CZ", "HU", "IT", "PT", "GB")
@@ -60,6 +58,9 @@ def _looks_like_a_date(raw: str) -> bool:
 
 def _phones(text: str) -> list[tuple[int, int]]:
     """Where phone numbers stand in `text`, as (start, end), in order and not overlapping."""
+    # Imported here: its metadata is megabytes that a running bot needs only for an export.
+    import phonenumbers
+
     found: set[tuple[int, int]] = set()
     for region in REGIONS:
         matcher = phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.POSSIBLE)
