@@ -8,8 +8,10 @@ path of the bot one round trip matters (issue 9), so they are one join here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,14 +31,12 @@ class Arrival:
     outdated: bool = False
 
 
-async def arrive(
-    session: AsyncSession, *, platform: str, external_id: str, chat_key: str, consent_version: str
-) -> Arrival:
-    """Load (or, on first contact, create) the sender of a message in one query.
+@cache
+def _sender_query() -> Any:
+    """The one query of `arrive`, built once.
 
-    Nothing but the platform id is stored for a new person until they consent. The state is
-    detached, so no autoflush writes it halfway through a handler; the caller saves it once,
-    with `session.add`, when the message is done.
+    On the busiest path of the bot, building the statement and its cache key anew for every
+    message took as long as running it.
     """
     newest_consent = (
         select(col(ConsentRecord.id))
@@ -46,21 +46,35 @@ async def arrive(
         .correlate(Identity)
         .scalar_subquery()
     )
-    row = (
-        await session.exec(
-            select(Identity, Person, ConversationState, ConsentRecord)
-            .join(Person, col(Person.id) == Identity.person_id)
-            .outerjoin(
-                ConversationState,
-                and_(
-                    col(ConversationState.identity_id) == Identity.id,
-                    col(ConversationState.chat_key) == chat_key,
-                ),
-            )
-            .outerjoin(ConsentRecord, col(ConsentRecord.id) == newest_consent)
-            .where(Identity.platform == platform, Identity.external_id == external_id)
+    return (
+        select(Identity, Person, ConversationState, ConsentRecord)
+        .join(Person, col(Person.id) == Identity.person_id)
+        .outerjoin(
+            ConversationState,
+            and_(
+                col(ConversationState.identity_id) == Identity.id,
+                col(ConversationState.chat_key) == bindparam("chat_key"),
+            ),
         )
-    ).first()
+        .outerjoin(ConsentRecord, col(ConsentRecord.id) == newest_consent)
+        .where(
+            Identity.platform == bindparam("platform"),
+            Identity.external_id == bindparam("external_id"),
+        )
+    )
+
+
+async def arrive(
+    session: AsyncSession, *, platform: str, external_id: str, chat_key: str, consent_version: str
+) -> Arrival:
+    """Load (or, on first contact, create) the sender of a message in one query.
+
+    Nothing but the platform id is stored for a new person until they consent. The state is
+    detached, so no autoflush writes it halfway through a handler; the caller saves it once,
+    with `session.add`, when the message is done.
+    """
+    parameters = {"platform": platform, "external_id": external_id, "chat_key": chat_key}
+    row = (await session.exec(_sender_query(), params=parameters)).first()
     if row is None:
         identity, person = await create_identity(
             session, platform=platform, external_id=external_id
