@@ -17,9 +17,8 @@ from __future__ import annotations
 from bot.messages import ChatKind, Reply
 from handlers.context import Context, say
 from handlers.edits import FLOW, REFLECTION
-from storage.diary import drop_source, entry_with_source, evidence_from, touch
+from storage.diary import audit_entry, drop_source, entry_with_source, evidence_from, touch
 from storage.models import DiaryEntry, EntryStatus
-from storage.people import audit
 
 
 async def deleted(ctx: Context) -> list[Reply]:
@@ -68,12 +67,8 @@ def _take_out(ctx: Context, entry: DiaryEntry, part: str) -> str:
 async def _record(ctx: Context, entry: DiaryEntry, action: str, **detail: object) -> None:
     """Audit a change to an entry already in the diary; a draft's answers were never audited."""
     if entry.status == EntryStatus.SUBMITTED:
-        await audit(
-            ctx.session,
-            person_id=ctx.person.id,
-            action=action,
-            target=f"entry:{entry.id}",
-            detail=detail,
+        await audit_entry(
+            ctx.session, person_id=ctx.person.id, entry=entry, action=action, **detail
         )
 
 

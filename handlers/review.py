@@ -12,6 +12,7 @@ from handlers.evidence import link_in, take_evidence
 from handlers.render import render_entry, snippet, visibility_question
 from handlers.sections import QUESTIONS
 from storage.diary import (
+    audit_entry,
     count_entries,
     delete_entry,
     entries_of,
@@ -21,7 +22,6 @@ from storage.diary import (
     touch,
 )
 from storage.models import DiaryEntry, EvidenceItem, Visibility
-from storage.people import audit
 
 FLOW = "review"
 REFLECTION = "reflection"
@@ -211,10 +211,4 @@ async def _remove(ctx: Context, entry: DiaryEntry, choice: str) -> list[Reply]:
 async def _changed(ctx: Context, entry: DiaryEntry, action: str, **detail: object) -> None:
     touch(entry, ctx.now)
     ctx.session.add(entry)
-    await audit(
-        ctx.session,
-        person_id=ctx.person.id,
-        action=action,
-        target=f"entry:{entry.id}",
-        detail=detail,
-    )
+    await audit_entry(ctx.session, person_id=ctx.person.id, entry=entry, action=action, **detail)

@@ -166,6 +166,20 @@ async def evidence_from(
     return list(rows.all())
 
 
+async def audit_entry(
+    session: AsyncSession,
+    *,
+    person_id: int | None,
+    entry: DiaryEntry,
+    action: str,
+    **detail: object,
+) -> None:
+    """Record in the audit log that `person_id` changed `entry` (`action`, with `detail`)."""
+    await audit(
+        session, person_id=person_id, action=action, target=f"entry:{entry.id}", detail=detail
+    )
+
+
 def touch(entry: DiaryEntry, now: datetime | None = None) -> None:
     """Mark an entry as changed now."""
     entry.updated_at = now or utcnow()
