@@ -30,7 +30,7 @@ from storage.db import Database
 from storage.guard import ConsentRequired, act_as
 from storage.media import MediaStore
 from storage.models import Cluster
-from storage.people import is_known, mark_unreachable
+from storage.people import find_identity, mark_unreachable
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -122,22 +122,20 @@ class Dispatcher:
                         session, platform=msg.chat.platform, chat_id=msg.chat.chat_id
                     )
                     # A Matrix room's kind is a guess once people left: a hub is a hub.
-                    if hub is None and msg.chat.kind == ChatKind.PRIVATE:  # they blocked the bot
-                        sender = msg.sender
+                    if hub is not None:  # nothing is kept of who took the bot out of it
+                        default = self.settings.default_language
+                        return await taken_out(session, hub=hub, chat=msg.chat, language=default)
+                    if msg.chat.kind == ChatKind.PRIVATE:  # the person blocked the bot
                         await mark_unreachable(
                             session,
-                            platform=sender.platform,
-                            external_id=sender.user_id,
+                            platform=msg.sender.platform,
+                            external_id=msg.sender.user_id,
                             chat_id=msg.chat.chat_id,
                             now=self.clock(),
                         )
-                        return []
-                    # Nobody's message: nothing is kept of who took the bot out of the group.
-                    return await taken_out(
-                        session, chat=msg.chat, default_language=self.settings.default_language
-                    )
+                    return []
             async with self.db.session() as session:
-                if msg.deleted_of is not None and not await is_known(
+                if msg.deleted_of is not None and not await find_identity(
                     session, platform=msg.sender.platform, external_id=msg.sender.user_id
                 ):
                     return []  # nothing of a stranger's is kept, so nothing to take out

@@ -17,13 +17,12 @@ from prompts import Translator
 from storage.clusters import (
     ClusterError,
     create_invite,
-    hub_at,
     link_hub,
     move_hub,
     unlink_hub,
 )
 from storage.conversations import take_conversation
-from storage.models import Cluster, InvitePurpose
+from storage.models import Cluster, HubChat, InvitePurpose
 from storage.people import COORDINATOR_ROLES, holders_of
 
 # Why a hub link was refused, beyond the code itself being unusable (`join.*` says that).
@@ -73,24 +72,21 @@ async def link(ctx: Context) -> list[Reply]:
     return [say(Translator(linked.cluster.language)("hub.linked", cluster=linked.cluster.name))]
 
 
-async def taken_out(session: AsyncSession, *, chat: ChatRef, default_language: str) -> list[Reply]:
-    """The bot was taken out of a group chat: its hub link ends, and the coordinators are told.
+async def taken_out(
+    session: AsyncSession, *, hub: HubChat, chat: ChatRef, language: str
+) -> list[Reply]:
+    """The bot was taken out of `hub`'s chat: the link ends, and the coordinators are told.
 
-    Their private chats hear of it (in their languages), since the group can no longer be
-    written to; posts planned for it are not sent anywhere else. Who took the bot out is not
-    recorded: an admin of a group need not be anyone the diary knows.
+    Their private chats hear of it (in their own languages, else `language`), since the group
+    can no longer be written to; posts planned for it are not sent anywhere else. Who took the
+    bot out is not recorded: an admin of a group need not be anyone the diary knows.
     """
-    hub = await hub_at(session, platform=chat.platform, chat_id=chat.chat_id)
-    if hub is None:
-        return []
     cluster = await session.get(Cluster, hub.cluster_id)
     title = hub.title or chat.title or chat.chat_id
     await unlink_hub(session, hub=hub)
     coordinators = await holders_of(session, cluster_id=hub.cluster_id, roles=COORDINATOR_ROLES)
     name = cluster.name if cluster else ""
-    return await notices(
-        session, coordinators, "hub.removed", default_language, chat=title, cluster=name
-    )
+    return await notices(session, coordinators, "hub.removed", language, chat=title, cluster=name)
 
 
 async def moved(ctx: Context) -> list[Reply]:

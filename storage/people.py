@@ -41,6 +41,16 @@ class Membership:
         return self.role in COORDINATOR_ROLES
 
 
+async def find_identity(
+    session: AsyncSession, *, platform: str, external_id: str
+) -> Identity | None:
+    """The stored identity of a platform account; None if the bot never heard from it."""
+    found = await session.exec(
+        select(Identity).where(Identity.platform == platform, Identity.external_id == external_id)
+    )
+    return found.first()
+
+
 async def identity_for(
     session: AsyncSession, *, platform: str, external_id: str
 ) -> tuple[Identity, Person]:
@@ -48,13 +58,7 @@ async def identity_for(
 
     Nothing but the platform id is stored until the person consents.
     """
-    identity = (
-        await session.exec(
-            select(Identity).where(
-                Identity.platform == platform, Identity.external_id == external_id
-            )
-        )
-    ).first()
+    identity = await find_identity(session, platform=platform, external_id=external_id)
     if identity is not None:
         person = await session.get(Person, identity.person_id)
         assert person is not None  # the foreign key guarantees it
@@ -246,16 +250,6 @@ async def names_of(session: AsyncSession, *, person_ids: list[int]) -> dict[int,
     return {person_id: name for person_id, name in rows.all() if person_id is not None}
 
 
-async def is_known(session: AsyncSession, *, platform: str, external_id: str) -> bool:
-    """Whether the bot has heard from this account before (without creating anyone)."""
-    found = await session.exec(
-        select(Identity.id).where(
-            Identity.platform == platform, Identity.external_id == external_id
-        )
-    )
-    return found.first() is not None
-
-
 async def mark_unreachable(
     session: AsyncSession, *, platform: str, external_id: str, chat_id: str, now: datetime
 ) -> bool:
@@ -263,16 +257,10 @@ async def mark_unreachable(
 
     Only the chat where the bot last heard from them counts: leaving an older direct chat (or
     one they never wrote in) while talking in another leaves them reachable. False when the
-    account is unknown (nobody is created for it) or the chat is not theirs any more. Writing
-    again clears the mark (`storage.arrival.arrive`).
+    account is unknown (nobody is created for it) or the chat is not theirs any more. Their
+    next private message clears the mark (`bot.dispatcher`).
     """
-    identity = (
-        await session.exec(
-            select(Identity).where(
-                Identity.platform == platform, Identity.external_id == external_id
-            )
-        )
-    ).first()
+    identity = await find_identity(session, platform=platform, external_id=external_id)
     if identity is None or identity.private_chat_id not in (None, chat_id):
         return False
     if identity.unreachable_since is None:

@@ -52,10 +52,10 @@ async def post(bot: RawBot, chat_id: int, part: Part, topic: int | None = None) 
             message_thread_id=topic,
         )
     else:
-        text = part.text
-        return str(
-            await bot.send_text(chat_id, text, markup=part.markup, preview=NO_PREVIEW, topic=topic)
+        sent = await bot.send_text(
+            chat_id, part.text, markup=part.markup, preview=NO_PREVIEW, topic=topic
         )
+        return str(sent)
     return str(message.message_id)
 
 
