@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from bot.messages import ChatKind, Reply
 from handlers.context import Context, say
-from handlers.edits import FLOW, REFLECTION
-from storage.diary import audit_entry, drop_source, entry_with_source, evidence_from, touch
+from handlers.edits import FLOW
+from storage.diary import (
+    REFLECTION,
+    audit_entry,
+    drop_source,
+    entry_with_source,
+    evidence_from,
+    touch,
+)
 from storage.models import DiaryEntry, EntryStatus
 
 

@@ -8,24 +8,18 @@ before) changes nothing, and the reply says that `/mine` is the way to change th
 in group chats are not the diary's and get no answer.
 
 Which message gave which answer is the entry's own record (`DiaryEntry.sources`, written by
-`remember`), which a deleted message follows too (`handlers.deletions`).
+`storage.diary.set_part`), which a deleted message follows too (`handlers.deletions`).
 """
 
 from __future__ import annotations
 
 from bot.messages import ChatKind, Reply
 from handlers.context import Context, say
-from storage.diary import note_source, touch
+from storage.diary import REFLECTION, set_part, touch
 from storage.models import DiaryEntry, EntryStatus
 
 # The entry walk-through's flow (`handlers.entry` takes its name from here).
 FLOW = "entry"
-REFLECTION = "reflection"
-
-
-def remember(ctx: Context, entry: DiaryEntry, part: str) -> None:
-    """Note that the current message gave `part` (a question's key, or the reflection)."""
-    note_source(entry, ctx.msg.message_id, part)
 
 
 async def _being_written(ctx: Context) -> DiaryEntry | None:
@@ -46,11 +40,10 @@ async def edited(ctx: Context) -> list[Reply]:
     text = ctx.msg.text.strip()
     if entry is None or part is None or not text:
         return [say(ctx.t("edits.elsewhere"))]
+    set_part(entry, part, text, ctx.msg.edit_of or "")  # the same message, said anew
     if part == REFLECTION:
-        entry.reflection = text
         label = ctx.t("export.column_reflection")
     else:
-        entry.activity = {**entry.activity, part: text}
         label = ctx.t(f"labels.{entry.section}.{part}")
     touch(entry, ctx.now)
     ctx.session.add(entry)

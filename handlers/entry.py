@@ -27,10 +27,12 @@ from handlers.sections import (
 )
 from storage.clusters import schools_of
 from storage.diary import (
+    REFLECTION,
     confirmed_focus,
     delete_entry,
     evidence_of,
     open_draft,
+    set_part,
     start_draft,
     touch,
 )
@@ -215,10 +217,9 @@ async def handle(ctx: Context) -> list[Reply]:
         return await _handle_answer(ctx, entry, choice)
     if step == "reflection":
         if choice is None:
-            entry.reflection = ctx.msg.text.strip()
+            set_part(entry, REFLECTION, ctx.msg.text.strip(), ctx.msg.message_id)
             touch(entry, ctx.now)
             ctx.session.add(entry)
-            edits.remember(ctx, entry, edits.REFLECTION)
         ctx.goto(FLOW, "preview")
         return await ask(ctx)
     if step == "preview":
@@ -262,10 +263,9 @@ async def _handle_answer(ctx: Context, entry: DiaryEntry, choice: str | None) ->
     keys = QUESTIONS[entry.section]
     index = int(ctx.data["q"])
     if choice is None:
-        entry.activity = {**entry.activity, keys[index]: ctx.msg.text.strip()}
+        set_part(entry, keys[index], ctx.msg.text.strip(), ctx.msg.message_id)
         touch(entry, ctx.now)
         ctx.session.add(entry)
-        edits.remember(ctx, entry, keys[index])
     if choice == "done" or index + 1 >= len(keys):
         ctx.goto(FLOW, "reflection")
     else:

@@ -12,19 +12,19 @@ from handlers.evidence import link_in, take_evidence
 from handlers.render import render_entry, snippet, visibility_question
 from handlers.sections import QUESTIONS
 from storage.diary import (
+    REFLECTION,
     audit_entry,
     count_entries,
     delete_entry,
     entries_of,
     evidence_of,
-    note_source,
     own_entry,
+    set_part,
     touch,
 )
 from storage.models import DiaryEntry, EvidenceItem, Visibility
 
 FLOW = "review"
-REFLECTION = "reflection"
 # Entries on a page of /mine, and the buttons that turn its pages.
 PAGE = 10
 OLDER, NEWER = "older", "newer"
@@ -184,13 +184,9 @@ async def _save_text(ctx: Context, entry: DiaryEntry) -> list[Reply]:
     if not text:
         return [say(ctx.t("errors.empty"))]
     part = ctx.data.get("part")
-    if part == REFLECTION:
-        entry.reflection = text
-    elif part in QUESTIONS[entry.section]:
-        entry.activity = {**entry.activity, part: text}
     if part in (REFLECTION, *QUESTIONS[entry.section]):
         # The text now comes from this message: deleting the one it replaced takes nothing out.
-        note_source(entry, ctx.msg.message_id, part)
+        set_part(entry, part, text, ctx.msg.message_id)
     await _changed(ctx, entry, "entry.edited", part=part)
     ctx.goto(FLOW, "entry")
     return [say(ctx.t("review.saved")), *await ask(ctx)]

@@ -107,12 +107,29 @@ async def evidence_of(session: AsyncSession, *, entry_id: int) -> list[EvidenceI
     return list(rows.all())
 
 
-def note_source(entry: DiaryEntry, message_id: str, part: str) -> None:
+# The part of an entry that is its reflection; the others are its section's question keys.
+REFLECTION = "reflection"
+
+
+def set_part(entry: DiaryEntry, part: str, text: str, message_id: str) -> None:
+    """Give `part` of the entry (a question's key, or `REFLECTION`) the text of a message.
+
+    The platform message `message_id` is recorded as the part's source (`_note_source`), so its
+    deletion on the platform can take the text out again.
+    """
+    if part == REFLECTION:
+        entry.reflection = text
+    else:
+        entry.activity = {**entry.activity, part: text}
+    _note_source(entry, message_id, part)
+
+
+def _note_source(entry: DiaryEntry, message_id: str, part: str) -> None:
     """Record that the platform message `message_id` gave `part` of the entry.
 
-    `part` is a question's key or "reflection". A part has one source, the message that gave
-    its current text: the one it replaces is forgotten (and with an empty `message_id`, as from
-    a channel without ids, the part has none), so an entry's sources stay as few as its parts.
+    A part has one source, the message that gave its current text: the one it replaces is
+    forgotten (and with an empty `message_id`, as from a channel without ids, the part has
+    none), so an entry's sources stay as few as its parts.
     """
     sources = {message: was for message, was in (entry.sources or {}).items() if was != part}
     if message_id:
