@@ -1,0 +1,110 @@
+"""The SQLite connections `storage.db` makes (`storage.sqlite_driver`), through SQLAlchemy.
+
+Every other SQLite test runs on them too; these pin what the driver itself promises: results
+arrive whole (rows, counts, new ids), errors surface as SQLAlchemy's, a statement is one trip to
+the database thread, and a connection handed back with a transaction open is rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import Database
+from storage.sqlite_driver import OneTripConnection
+
+TABLE = "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)"
+
+
+async def sql(session: AsyncSession, statement: str, parameters: Any = None) -> Any:
+    """Run plain SQL on the session's connection (SQLModel's session warns about `execute`)."""
+    connection = await session.connection()
+    return await connection.execute(text(statement), parameters)
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path) -> AsyncIterator[Database]:
+    """A SQLite database holding one table of our own, `things`."""
+    database = Database(f"sqlite:///{tmp_path / 'driver.sqlite3'}")
+    async with database.session() as session:
+        await sql(session, TABLE)
+    yield database
+    await database.close()
+
+
+async def test_results_arrive_whole(sqlite_db: Database) -> None:
+    async with sqlite_db.session() as session:
+        many = await sql(
+            session,
+            "INSERT INTO things (name) VALUES (:name)",
+            [{"name": "ana"}, {"name": "bo"}, {"name": "cy"}],
+        )
+        one = await sql(session, "INSERT INTO things (name) VALUES ('dee')")
+        changed = await sql(session, "UPDATE things SET name = name || '!' WHERE id < 3")
+    assert many.rowcount == 3
+    assert one.lastrowid == 4
+    assert changed.rowcount == 2
+    async with sqlite_db.session() as session:
+        result = await sql(session, "SELECT id, name FROM things ORDER BY id")
+        assert list(result.keys()) == ["id", "name"]
+        assert result.all() == [(1, "ana!"), (2, "bo!"), (3, "cy"), (4, "dee")]
+        first = await sql(session, "SELECT name FROM things ORDER BY id DESC")
+        assert first.scalar() == "dee"
+        none = await sql(session, "SELECT name FROM things WHERE id > 99")
+        assert none.first() is None
+
+
+async def test_a_failed_statement_raises_and_nothing_else_is_lost(sqlite_db: Database) -> None:
+    async with sqlite_db.session() as session:
+        await sql(session, "INSERT INTO things (name) VALUES ('ana')")
+    with pytest.raises(IntegrityError):
+        async with sqlite_db.session() as session:
+            await sql(session, "INSERT INTO things (name) VALUES ('bo')")
+            await sql(session, "INSERT INTO things (name) VALUES ('ana')")
+    async with sqlite_db.session() as session:
+        names = (await sql(session, "SELECT name FROM things")).scalars().all()
+    assert names == ["ana"]  # the failed session's 'bo' was rolled back with it
+
+
+async def test_each_statement_is_one_trip_to_the_database_thread(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[str] = []
+    execute = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, function: Any, *args: Any) -> Any:
+        trips.append(getattr(function, "__name__", "call"))
+        return await execute(self, function, *args)
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counted)
+    async with sqlite_db.session() as session:
+        await sql(session, "SELECT count(*) FROM things")
+        await sql(session, "INSERT INTO things (name) VALUES ('ana')")
+    # BEGIN IMMEDIATE, the two statements, the commit; no ping, and no rollback after it.
+    assert trips == ["_run", "_run", "_run", "commit"]
+
+
+async def test_a_connection_handed_back_mid_transaction_is_rolled_back(
+    sqlite_db: Database,
+) -> None:
+    async with sqlite_db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, OneTripConnection)
+        # Behind SQLAlchemy's back, so only the pool's reset can end it.
+        await driver.execute("BEGIN IMMEDIATE")
+        await driver.execute("INSERT INTO things (name) VALUES ('abandoned')")
+        assert driver.in_transaction
+    assert not driver.in_transaction
+    # The same pooled connection begins again (BEGIN inside an open one would fail) and the
+    # abandoned row is gone.
+    async with sqlite_db.session() as session:
+        await sql(session, "INSERT INTO things (name) VALUES ('next')")
+    async with sqlite_db.session() as session:
+        names = (await sql(session, "SELECT name FROM things")).scalars().all()
+    assert names == ["next"]
