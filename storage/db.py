@@ -126,6 +126,11 @@ class Database:
                 "postgresql://USER:PASSWORD@HOST/NAME"
             )
         sqlite = parsed.get_backend_name() == "sqlite"
+        if sqlite and parsed.query:  # our connections open the file themselves, as it is
+            raise DatabaseError(
+                f"database URL {shown!r} is not usable: a SQLite URL takes no options after "
+                "'?'; use sqlite:///PATH"
+            )
         # A SQLite file cannot drop the connection as a server can: no ping before each session.
         pool: dict[str, Any] = (
             {

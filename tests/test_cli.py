@@ -243,6 +243,12 @@ def test_an_unsupported_database_is_one_line(tmp_path: Path) -> None:
     assert "is not supported" in line and "sqlite" in line and "postgresql" in line
 
 
+def test_options_in_a_sqlite_url_are_refused_not_ignored(tmp_path: Path) -> None:
+    env = {"DIARYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'diary.sqlite3'}?mode=ro"}
+    line = one_line_error(diarybot("db", "upgrade", data_dir=tmp_path, env=env))
+    assert "takes no options" in line and "sqlite:///PATH" in line
+
+
 def test_run_without_a_channel_and_without_a_terminal_stops_with_exit_2(tmp_path: Path) -> None:
     # systemd and docker give no terminal: a console there would read nothing and exit 0.
     line = one_line_error(diarybot("run", data_dir=tmp_path, stdin="/start\n"))
