@@ -102,3 +102,19 @@ async def test_an_answer_stays_editable_after_a_detour_away_from_the_draft(
     said = await harness.send("ana", text="Pupils rarely read at home", edit_of=typo)
     assert "Changed in the entry you are writing" in text_of(said)
     assert (await _draft(harness)).activity["why"] == "Pupils rarely read at home"
+
+
+async def test_an_edit_of_a_message_id_no_platform_issues_changes_nothing(
+    harness: Harness,
+) -> None:
+    codes = await demo_codes(harness)
+    await member(harness, "ana", codes["contributor"])
+    await harness.say("ana", "/add")
+    await harness.press("ana", "The issue")
+    await harness.say("ana", "Pupils rarley read at home")
+    # A forged edit: an id with a NUL, which no platform issues. It matches nothing kept, and
+    # nothing of it is stored (PostgreSQL would refuse the NUL).
+    said = await harness.send("ana", text="Forged", edit_of=f"{harness._ids}\x00")
+    assert "something went wrong" not in text_of(said)
+    assert "use /mine" in text_of(said)
+    assert (await _draft(harness)).activity["why"] == "Pupils rarley read at home"
