@@ -106,6 +106,8 @@ def _end_open_transaction(dbapi_connection: Any, _record: object, state: PoolRes
     committed or rolled back by then: on aiosqlite that was one more trip to the database
     thread per message for nothing.
     """
+    # Garbage collected (not asyncio-safe): the pool terminates it, transaction and all. A
+    # connection closed behind the pool's back raises here, and the pool replaces it.
     if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
         dbapi_connection.rollback()
 
@@ -126,15 +128,17 @@ class Database:
                 "postgresql://USER:PASSWORD@HOST/NAME"
             )
         sqlite = parsed.get_backend_name() == "sqlite"
-        if sqlite and parsed.query:  # our connections open the file themselves, as it is
+        # Our connections open the file themselves, as it is named (`storage.sqlite_driver`);
+        # a database in memory would lose everything at every restart.
+        if sqlite and (parsed.query or parsed.database in (None, "", ":memory:")):
             raise DatabaseError(
-                f"database URL {shown!r} is not usable: a SQLite URL takes no options after "
-                "'?'; use sqlite:///PATH"
+                f"database URL {shown!r} is not usable: a SQLite URL names a file and takes no "
+                "options after '?'; use sqlite:///PATH"
             )
         # A SQLite file cannot drop the connection as a server can: no ping before each session.
         pool: dict[str, Any] = (
             {
-                "async_creator": connector(parsed.database or ":memory:"),
+                "async_creator": connector(os.path.abspath(str(parsed.database))),
                 "pool_reset_on_return": None,
             }
             if sqlite
@@ -148,8 +152,7 @@ class Database:
             raise DatabaseError(f"database URL {shown!r} is not usable: {exc}") from None
         self._turn: asyncio.Lock | None = None
         if sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                _create_private_file(Path(parsed.database))
+            _create_private_file(Path(str(parsed.database)))
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
             event.listen(self.engine.sync_engine, "begin", _begin_immediately)
             event.listen(self.engine.sync_engine.pool, "reset", _end_open_transaction)

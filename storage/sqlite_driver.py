@@ -2,20 +2,24 @@
 
 aiosqlite keeps a sqlite3 connection in a thread of its own and runs every call there, each a
 queue put, a thread wake-up and an event-loop wake-up. SQLAlchemy's adapter makes four such
-trips per statement (open a cursor, execute, fetch the rows, close), and with the session's
-BEGIN and the pool's checks that came to about 24 trips for one diary message; they were about a
-third of the bot's CPU per message on SQLite. Here a cursor is only a holder: `execute` runs the
+trips per statement that returns rows (open a cursor, execute, fetch the rows, close) and three
+per statement that does not; with the session's BEGIN and the pool's checks that came to about
+24 trips for one diary message, about a third of the bot's CPU per message on SQLite (measured
+in the dispatcher; see README, Benchmarks). Here a cursor is only a holder: `execute` runs the
 statement, reads its rows and closes the sqlite3 cursor in a single trip, and the rest is
 answered from what came back. SQLAlchemy reads every row of a result at once anyway (we use no
 server-side cursors), so nothing is held in memory that was not held before.
 
-`connector(path)` is handed to `create_async_engine(async_creator=...)` (`storage.db`).
+`connector(path)` is handed to `create_async_engine(async_creator=...)` (`storage.db`), which
+takes only a file (an absolute path): aiosqlite 0.22.1 or newer, whose thread is a member of
+its connection.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aiosqlite
@@ -46,46 +50,47 @@ class OneTripCursor:
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
-        self._rows: list[Any] = []
+        self._rows: deque[Any] = deque()
 
     async def __aenter__(self) -> OneTripCursor:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        self._rows = []
+        self._rows.clear()
 
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> OneTripCursor:
+    async def execute(self, sql: str, parameters: Any = ()) -> OneTripCursor:
         """Run one statement; its rows wait here for the fetch calls."""
         await self._trip(sql, parameters, many=False)
         return self
 
-    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> OneTripCursor:
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneTripCursor:
         """Run one statement once per set of parameters."""
         await self._trip(sql, parameters, many=True)
         return self
 
     async def _trip(self, sql: str, parameters: Any, *, many: bool) -> None:
         outcome = await self._connection.in_thread(_run, sql, parameters, many)
-        self.description, self.rowcount, self.lastrowid, self._rows = outcome
+        self.description, self.rowcount, self.lastrowid, rows = outcome
+        self._rows = deque(rows)
 
     async def fetchall(self) -> list[Any]:
         """The rows not fetched yet."""
-        rows, self._rows = self._rows, []
+        rows = list(self._rows)
+        self._rows.clear()
         return rows
 
     async def fetchone(self) -> Any:
         """The next row, or None."""
-        return self._rows.pop(0) if self._rows else None
+        return self._rows.popleft() if self._rows else None
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         """The next `size` rows (`arraysize` by default)."""
-        count = size or self.arraysize
-        rows, self._rows = self._rows[:count], self._rows[count:]
-        return rows
+        count = self.arraysize if size is None else size
+        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
 
     async def close(self) -> None:
         """Forget the rows; the sqlite3 cursor was closed in the trip already."""
-        self._rows = []
+        self._rows.clear()
 
 
 class OneTripConnection(aiosqlite.Connection):
@@ -101,7 +106,7 @@ class OneTripConnection(aiosqlite.Connection):
 
 
 def connector(path: str) -> Callable[[], Awaitable[OneTripConnection]]:
-    """The `async_creator` of an engine on the SQLite file `path` (or `:memory:`)."""
+    """The `async_creator` of an engine on the SQLite file at the absolute `path`."""
 
     async def connect() -> OneTripConnection:
         connection = OneTripConnection(lambda: sqlite3.connect(path), iter_chunk_size=64)

@@ -243,10 +243,11 @@ def test_an_unsupported_database_is_one_line(tmp_path: Path) -> None:
     assert "is not supported" in line and "sqlite" in line and "postgresql" in line
 
 
-def test_options_in_a_sqlite_url_are_refused_not_ignored(tmp_path: Path) -> None:
-    env = {"DIARYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'diary.sqlite3'}?mode=ro"}
+@pytest.mark.parametrize("url", ["sqlite:///{dir}/diary.sqlite3?mode=ro", "sqlite://"])
+def test_a_sqlite_url_with_options_or_without_a_file_is_refused(tmp_path: Path, url: str) -> None:
+    env = {"DIARYBOT_DATABASE_URL": url.format(dir=tmp_path)}
     line = one_line_error(diarybot("db", "upgrade", data_dir=tmp_path, env=env))
-    assert "takes no options" in line and "sqlite:///PATH" in line
+    assert "names a file and takes no options" in line and "sqlite:///PATH" in line
 
 
 def test_run_without_a_channel_and_without_a_terminal_stops_with_exit_2(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -71,6 +71,23 @@ async def test_a_failed_statement_raises_and_nothing_else_is_lost(sqlite_db: Dat
     assert names == ["ana"]  # the failed session's 'bo' was rolled back with it
 
 
+async def test_a_bulk_insert_returns_every_new_id_or_fails_whole(sqlite_db: Database) -> None:
+    things = Table("things", MetaData(), Column("id", Integer, primary_key=True), Column("name"))
+    add = insert(things).returning(things.c.id, sort_by_parameter_order=True)
+    async with sqlite_db.session() as session:
+        connection = await session.connection()
+        ids = (await connection.execute(add, [{"name": "ana"}, {"name": "bo"}])).scalars().all()
+    assert ids == [1, 2]
+    with pytest.raises(IntegrityError):  # the third row breaks the unique name
+        async with sqlite_db.session() as session:
+            connection = await session.connection()
+            rows = [{"name": "cy"}, {"name": "dee"}, {"name": "ana"}]
+            await connection.execute(add, rows)
+    async with sqlite_db.session() as session:
+        names = (await sql(session, "SELECT name FROM things ORDER BY id")).scalars().all()
+    assert names == ["ana", "bo"]
+
+
 async def test_each_statement_is_one_trip_to_the_database_thread(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +121,17 @@ async def test_a_connection_handed_back_mid_transaction_is_rolled_back(
     # The same pooled connection begins again (BEGIN inside an open one would fail) and the
     # abandoned row is gone.
     async with sqlite_db.session() as session:
+        await sql(session, "INSERT INTO things (name) VALUES ('next')")
+    async with sqlite_db.session() as session:
+        names = (await sql(session, "SELECT name FROM things")).scalars().all()
+    assert names == ["next"]
+
+
+async def test_a_connection_closed_behind_the_pools_back_is_replaced(sqlite_db: Database) -> None:
+    async with sqlite_db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.close()  # no ping on SQLite: the reset must notice
+    async with sqlite_db.session() as session:  # a new connection takes its place
         await sql(session, "INSERT INTO things (name) VALUES ('next')")
     async with sqlite_db.session() as session:
         names = (await sql(session, "SELECT name FROM things")).scalars().all()
