@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import json
 import logging
@@ -138,6 +139,10 @@ async def _run(settings: Settings, user: str | None) -> None:
         )
     for channel in channels:
         app.add_channel(channel)
+    # What start-up built (modules, classes, the app) lives as long as the process. A full
+    # garbage collection walked all of it, some 150,000 objects: a 90 ms stall of every
+    # message in flight, now and then. Frozen, later collections skip it.
+    gc.freeze()
     await _serve(app)
 
 
