@@ -19,13 +19,18 @@ async def _draft(bot: Harness) -> DiaryEntry:
         return (await session.exec(select(DiaryEntry).where(DiaryEntry.status == "draft"))).one()
 
 
+async def _first_answer(bot: Harness, text: str) -> str:
+    """Ana joins, starts an entry on the issue and answers its first question; that message's id."""
+    codes = await demo_codes(bot)
+    await member(bot, "ana", codes["contributor"])
+    await bot.say("ana", "/add")
+    await bot.press("ana", "The issue")
+    await bot.say("ana", text)
+    return str(bot._ids)
+
+
 async def test_editing_an_answer_of_the_entry_being_written_changes_it(harness: Harness) -> None:
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
-    await harness.say("ana", "Pupils rarley read at home")
-    typo = str(harness._ids)  # the id of the message that gave the first answer
+    typo = await _first_answer(harness, "Pupils rarley read at home")
     asked = text_of(await harness.say("ana", "Reading logs"))
     assert "question 3 of" in asked
 
@@ -64,12 +69,7 @@ async def test_editing_anything_else_points_to_mine_and_changes_nothing(harness:
 
 
 async def test_an_edit_that_reads_like_a_choice_is_still_an_answer(harness: Harness) -> None:
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
-    await harness.say("ana", "Why indeed")
-    first = str(harness._ids)
+    first = await _first_answer(harness, "Why indeed")
     await harness.press("ana", "That's all")
     preview = await harness.say("ana", "Some reflection")
     assert "Shall I add it" in text_of(preview)
@@ -88,12 +88,7 @@ async def test_an_answer_stays_editable_after_a_detour_away_from_the_draft(
     harness: Harness,
 ) -> None:
     """The entry itself keeps which message gave which answer, not the walk-through's state."""
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
-    await harness.say("ana", "Pupils rarley read at home")
-    typo = str(harness._ids)
+    typo = await _first_answer(harness, "Pupils rarley read at home")
     await harness.say("ana", "/mine")  # another flow: the walk-through is left
     assert "use /mine" in text_of(await harness.send("ana", text="Pupils", edit_of=typo))
 
@@ -107,14 +102,10 @@ async def test_an_answer_stays_editable_after_a_detour_away_from_the_draft(
 async def test_an_edit_of_a_message_id_no_platform_issues_changes_nothing(
     harness: Harness,
 ) -> None:
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
-    await harness.say("ana", "Pupils rarley read at home")
+    answer = await _first_answer(harness, "Pupils rarley read at home")
     # A forged edit: an id with a NUL, which no platform issues. It matches nothing kept, and
     # nothing of it is stored (PostgreSQL would refuse the NUL).
-    said = await harness.send("ana", text="Forged", edit_of=f"{harness._ids}\x00")
+    said = await harness.send("ana", text="Forged", edit_of=f"{answer}\x00")
     assert "something went wrong" not in text_of(said)
     assert "use /mine" in text_of(said)
     assert (await _draft(harness)).activity["why"] == "Pupils rarley read at home"
