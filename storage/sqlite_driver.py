@@ -18,7 +18,6 @@ its connection.
 from __future__ import annotations
 
 import sqlite3
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -50,13 +49,14 @@ class OneTripCursor:
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
-        self._rows: deque[Any] = deque()
+        self._rows: list[Any] = []
+        self._next = 0  # rows before this one were fetched already
 
     async def __aenter__(self) -> OneTripCursor:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        self._rows.clear()
+        await self.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> OneTripCursor:
         """Run one statement; its rows wait here for the fetch calls."""
@@ -70,27 +70,30 @@ class OneTripCursor:
 
     async def _trip(self, sql: str, parameters: Any, *, many: bool) -> None:
         outcome = await self._connection.in_thread(_run, sql, parameters, many)
-        self.description, self.rowcount, self.lastrowid, rows = outcome
-        self._rows = deque(rows)
+        self.description, self.rowcount, self.lastrowid, self._rows = outcome
+        self._next = 0
 
     async def fetchall(self) -> list[Any]:
-        """The rows not fetched yet."""
-        rows = list(self._rows)
-        self._rows.clear()
-        return rows
+        """The rows not fetched yet (all of them, uncopied, after `execute`)."""
+        return await self.fetchmany(len(self._rows))
 
     async def fetchone(self) -> Any:
         """The next row, or None."""
-        return self._rows.popleft() if self._rows else None
+        rows = await self.fetchmany(1)
+        return rows[0] if rows else None
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         """The next `size` rows (`arraysize` by default)."""
-        count = self.arraysize if size is None else size
-        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
+        start = self._next
+        self._next = min(len(self._rows), start + (self.arraysize if size is None else size))
+        if start == 0 and self._next == len(self._rows):
+            rows, self._rows, self._next = self._rows, [], 0
+            return rows
+        return self._rows[start : self._next]
 
     async def close(self) -> None:
         """Forget the rows; the sqlite3 cursor was closed in the trip already."""
-        self._rows.clear()
+        self._rows, self._next = [], 0
 
 
 class OneTripConnection(aiosqlite.Connection):

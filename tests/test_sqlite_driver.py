@@ -59,6 +59,20 @@ async def test_results_arrive_whole(sqlite_db: Database) -> None:
         assert none.first() is None
 
 
+async def test_a_streamed_result_arrives_in_parts(sqlite_db: Database) -> None:
+    # Nothing of ours streams today; SQLAlchemy's server-side cursor fetches row by row and in
+    # batches, which the driver's cursor answers from the one trip's rows.
+    async with sqlite_db.session() as session:
+        names = [{"name": f"n{i}"} for i in range(5)]
+        await sql(session, "INSERT INTO things (name) VALUES (:name)", names)
+        connection = await session.connection()
+        result = await connection.stream(text("SELECT name FROM things ORDER BY id"))
+        first = await result.fetchone()
+        parts = [[row.name for row in part] async for part in result.partitions(2)]
+    assert first is not None and first.name == "n0"
+    assert parts == [["n1", "n2"], ["n3", "n4"]]
+
+
 async def test_a_failed_statement_raises_and_nothing_else_is_lost(sqlite_db: Database) -> None:
     async with sqlite_db.session() as session:
         await sql(session, "INSERT INTO things (name) VALUES ('ana')")
