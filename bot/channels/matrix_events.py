@@ -111,17 +111,22 @@ def undecrypted_reaction(source: dict[str, Any], own_user_id: str) -> Reaction |
     return reaction_of({**source, "type": "m.reaction"}, own_user_id)
 
 
-def reaction_incoming(
-    source: dict[str, Any], reaction: Reaction, *, chat: ChatRef, sender: Sender
-) -> Incoming:
-    """The neutral message of a reaction (see `reaction_of`): no text, the reaction set."""
+def _of_event(source: dict[str, Any], *, chat: ChatRef, sender: Sender, **fields: Any) -> Incoming:
+    """The neutral message of one event: its id and time, from `chat` and `sender`, and `fields`."""
     return Incoming(
         chat=chat,
         sender=sender,
         message_id=str(source.get("event_id", "")),
         received_at=_timestamp(source.get("origin_server_ts")),
-        reaction=reaction,
+        **fields,
     )
+
+
+def reaction_incoming(
+    source: dict[str, Any], reaction: Reaction, *, chat: ChatRef, sender: Sender
+) -> Incoming:
+    """The neutral message of a reaction (see `reaction_of`): no text, the reaction set."""
+    return _of_event(source, chat=chat, sender=sender, reaction=reaction)
 
 
 def deletion(
@@ -141,13 +146,7 @@ def deletion(
     redacts = inside or source.get("redacts")
     if not isinstance(redacts, str) or not redacts:
         return None
-    return Incoming(
-        chat=chat,
-        sender=sender,
-        message_id=str(source.get("event_id", "")),
-        received_at=_timestamp(source.get("origin_server_ts")),
-        deleted_of=redacts,
-    )
+    return _of_event(source, chat=chat, sender=sender, deleted_of=redacts)
 
 
 def first_new_event(
@@ -185,13 +184,7 @@ def removal(source: dict[str, Any], user_id: str, chat: ChatRef) -> Incoming | N
         or kicker == user_id  # the bot left on its own
     ):
         return None
-    return Incoming(
-        chat=chat,
-        sender=Sender(PLATFORM, kicker, kicker),
-        message_id=str(source.get("event_id", "")),
-        received_at=_timestamp(source.get("origin_server_ts")),
-        removed=True,
-    )
+    return _of_event(source, chat=chat, sender=Sender(PLATFORM, kicker, kicker), removed=True)
 
 
 def _arrival(source: dict[str, Any], user_id: str) -> bool:
@@ -207,12 +200,7 @@ def _arrival(source: dict[str, Any], user_id: str) -> bool:
 def to_incoming(source: dict[str, Any], *, chat: ChatRef, sender: Sender) -> Incoming:
     """Translate one message event (see `is_reply_worthy`) into a neutral message."""
     content = source.get("content") or {}
-    base = Incoming(
-        chat=chat,
-        sender=sender,
-        message_id=str(source.get("event_id", "")),
-        received_at=_timestamp(source.get("origin_server_ts")),
-    )
+    base = _of_event(source, chat=chat, sender=sender)
     relation = content.get("m.relates_to") or {}
     root = relation.get("event_id")
     if relation.get("rel_type") == "m.thread" and isinstance(root, str) and root:
