@@ -63,10 +63,22 @@ async def demo_codes(bot: Harness) -> dict[str, str]:
     return demo.invites
 
 
-async def submitted_entry(bot: Harness, user: str, answer: str, *paths: Path) -> None:
-    """A submitted issue entry, seen by the cluster only, with these files as evidence."""
+async def issue_entry_started(bot: Harness, user: str) -> None:
+    """`user` starts an entry on the issue; its first question waits."""
     await bot.say(user, "/add")
     await bot.press(user, "The issue")
+
+
+async def contributor_writing(bot: Harness, user: str = "ana") -> None:
+    """`user` joins the demo cluster as a contributor and starts an entry on the issue."""
+    codes = await demo_codes(bot)
+    await member(bot, user, codes["contributor"])
+    await issue_entry_started(bot, user)
+
+
+async def submitted_entry(bot: Harness, user: str, answer: str, *paths: Path) -> None:
+    """A submitted issue entry, seen by the cluster only, with these files as evidence."""
+    await issue_entry_started(bot, user)
     for path in paths:
         await bot.attach(user, path)
     await bot.say(user, answer)

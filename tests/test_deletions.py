@@ -25,7 +25,7 @@ from storage.models import (
     Person,
     Visibility,
 )
-from tests.builders import demo_codes, member, photo_with_gps
+from tests.builders import contributor_writing, demo_codes, member, photo_with_gps
 from tests.helpers import Harness, text_of
 from tests.test_conversation import _entry
 
@@ -98,10 +98,7 @@ async def test_deleting_an_answer_and_a_photo_takes_them_out_of_the_draft(
 async def test_a_deletion_at_the_preview_shows_the_entry_again_without_it(
     harness: Harness,
 ) -> None:
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
+    await contributor_writing(harness)
     await harness.say("ana", "Pupils rarely read at home")
     await harness.press("ana", "That's all")
     assert "Shall I add it" in text_of(await harness.say("ana", "It went well"))
@@ -184,10 +181,7 @@ async def test_someone_elses_ids_and_group_chats_change_nothing(
 async def test_an_answer_changed_in_mine_no_longer_follows_the_old_message(
     harness: Harness,
 ) -> None:
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
+    await contributor_writing(harness)
     await harness.say("ana", "First words")
     first = harness._ids
     await harness.press("ana", "That's all")
@@ -211,10 +205,7 @@ async def test_without_current_consent_taking_out_is_still_allowed(
     harness: Harness, tmp_path: Path
 ) -> None:
     """A new consent text not agreed to yet: the entry stays public and approved until then."""
-    codes = await demo_codes(harness)
-    await member(harness, "ana", codes["contributor"])
-    await harness.say("ana", "/add")
-    await harness.press("ana", "The issue")
+    await contributor_writing(harness)
     await harness.attach("ana", photo_with_gps(tmp_path / "board.jpg"))
     photo = harness._ids
     await harness.say("ana", "Pupils rarely read at home")

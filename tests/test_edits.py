@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from storage.models import DiaryEntry
-from tests.builders import demo_codes, member, submitted_entry
+from tests.builders import contributor_writing, demo_codes, member, submitted_entry
 from tests.helpers import Harness, text_of
 
 
@@ -21,10 +21,7 @@ async def _draft(bot: Harness) -> DiaryEntry:
 
 async def _first_answer(bot: Harness, text: str) -> str:
     """Ana joins, starts an entry on the issue and answers its first question; that message's id."""
-    codes = await demo_codes(bot)
-    await member(bot, "ana", codes["contributor"])
-    await bot.say("ana", "/add")
-    await bot.press("ana", "The issue")
+    await contributor_writing(bot)
     await bot.say("ana", text)
     return str(bot._ids)
 
